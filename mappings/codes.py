@@ -59,6 +59,57 @@ MAP021 = declare("MAP021", "code not in a mapping table", Severity.WARNING,
 
 # ---- MAP050-MAP099: AE, LB, VS, MH (owner: event/finding domains; add below) -----------------------
 
+# MedDRA dictionary (mappings/meddra.py)
+MAP050 = declare("MAP050", "MedDRA folder lacks a required file: no dictionary coding", Severity.ERROR,
+                 "point to the MedAscii folder of a MedDRA release (llt, pt, hlt, hlgt, soc and link .asc files)")
+MAP051 = declare("MAP051", "malformed MedDRA record skipped", Severity.WARNING,
+                 "check the file is an unmodified MedDRA ASCII file ('$'-separated)")
+# AE (mappings/ae.py)
+MAP052 = declare("MAP052", "adverse event not coded to MedDRA: AEDECOD/AEBODSYS empty", Severity.WARNING,
+                 "send a MedDRA coding in AdverseEvent.event, or supply a MedDRA distribution whose LLT names "
+                 "match the verbatim term")
+MAP053 = declare("MAP053", "adverse event has no reported term: not mapped", Severity.ERROR,
+                 "send AdverseEvent.event.text (the verbatim term)")
+MAP054 = declare("MAP054", "MedDRA code not in the supplied dictionary", Severity.WARNING,
+                 "check the code and the MedDRA version of the source against the distribution supplied")
+MAP055 = declare("MAP055", "seriousness and serious criteria disagree", Severity.WARNING,
+                 "a serious event needs at least one ae-serious-criterion; a non-serious one none")
+MAP056 = declare("MAP056", "AdverseEvent is not an actual event (near miss): not mapped", Severity.INFO,
+                 "only actuality 'actual' is an adverse event for AE")
+MAP057 = declare("MAP057", "treatment-emergent flag not decidable", Severity.INFO,
+                 "a full onset date and the first study-drug date are needed")
+MAP058 = declare("MAP058", "MedDRA coding without a dictionary: taken as PT, hierarchy empty", Severity.INFO,
+                 "supply a MedDRA distribution to fill AELLT/AEHLT/AEHLGT/AEBODSYS/AESOC")
+# LB and VS (mappings/lb.py, mappings/vs.py)
+MAP060 = declare("MAP060", "test code not in the test table: observation not mapped", Severity.WARNING,
+                 "add the LOINC code to mappings/terminology/labs.csv or vitals.csv")
+MAP061 = declare("MAP061", "unit not convertible to the standard unit: standard result empty", Severity.WARNING,
+                 "send a UCUM unit listed for the test in mappings/terminology/unit_conversions.csv")
+MAP062 = declare("MAP062", "qualitative result text not recognised: kept as sent, standard result empty",
+                 Severity.WARNING, "send SNOMED 260385009/10828004 or add the text to qualitative_results.csv")
+MAP063 = declare("MAP063", "qualitative result text in another language standardised", Severity.INFO,
+                 "the original text stays in --ORRES; check the translation in qualitative_results.csv")
+MAP064 = declare("MAP064", "observation has no result and is not marked not done", Severity.WARNING,
+                 "send value[x], or status cancelled with dataAbsentReason")
+MAP065 = declare("MAP065", "observation has no date", Severity.WARNING,
+                 "send effectiveDateTime")
+MAP066 = declare("MAP066", "reference range unit differs from the result unit: range not standardised",
+                 Severity.WARNING, "send referenceRange in the unit of valueQuantity")
+MAP067 = declare("MAP067", "vital-signs panel component without a known code: not mapped", Severity.WARNING,
+                 "send blood pressure components 8480-6 / 8462-4")
+# MH (mappings/mh.py)
+MAP080 = declare("MAP080", "condition began on or after informed consent and is not an AdverseEvent: not mapped",
+                 Severity.INFO, "record events after consent as AdverseEvent resources")
+MAP081 = declare("MAP081", "condition onset partial in the consent month/year: kept as medical history",
+                 Severity.WARNING, "send the full onset date")
+MAP082 = declare("MAP082", "condition has no onset or recorded date: kept as medical history", Severity.WARNING,
+                 "send Condition.onsetDateTime (partial dates are fine)")
+MAP083 = declare("MAP083", "condition has no term: not mapped", Severity.ERROR,
+                 "send Condition.code with text or a display")
+MAP084 = declare("MAP084", "condition refuted or entered in error: not mapped", Severity.INFO, None)
+MAP085 = declare("MAP085", "no informed consent date: medical history split by first study-drug date (all kept if none)",
+                 Severity.WARNING, "send a research Consent with dateTime")
+
 
 # ---- DTC: dates ---------------------------------------------------------------------------------------
 DTC001 = declare("DTC001", "value is not an ISO 8601 date/time: not mapped", Severity.WARNING,

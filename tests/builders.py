@@ -419,3 +419,15 @@ def record(*resources: dict, file: str = "test.json") -> SubjectRecord:
 
 
 # ---- builders appended by other engineers go below this line -------------------------------------------
+
+
+def subject_context(*, usubjid: str = "LEN-CLE-01-001", subjid: str = "001", status: str = "enrolled",
+                    armcd: str | None = "LEN5", actarmcd: str | None = "LEN5",
+                    rficdtc: str | None = "2023-01-05", rfstdtc: str | None = "2023-01-10",
+                    rfendtc: str | None = "2023-06-30", rfpendtc: str | None = "2023-07-28",
+                    randdtc: str | None = "2023-01-09", research_subject_key: str | None = "ResearchSubject/rs1"):
+    """A SubjectContext with plausible reference dates (consent 2023-01-05, first dose 2023-01-10)."""
+    from mappings.result import SubjectContext
+
+    return SubjectContext(usubjid, subjid, status, armcd, actarmcd, rficdtc, rfstdtc, rfendtc, rfpendtc, randdtc,
+                          research_subject_key)
