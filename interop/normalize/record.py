@@ -36,6 +36,8 @@ class SourceRef:
     key: str                   # "Observation/123" (canonical key after normalisation)
     version: str | None = None  # meta.versionId, if any
     sha256: str | None = None   # hash of the resource as read, when there is no versionId
+    path: str | None = None     # entry path inside a nested bundle, relative to the top-level entry's
+    #                             resource (entry=3, path="entry[0]" is entry[3].resource.entry[0])
 
 
 @dataclass(slots=True)

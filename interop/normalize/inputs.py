@@ -1,0 +1,525 @@
+"""The one entry point from FHIR files to per-patient records: :func:`open_inputs` -> :class:`Ingest`.
+
+Usage (the pipeline)::
+
+    from interop.normalize.inputs import open_inputs
+
+    with open_inputs([Path("export/")], timezone=study.site.timezone) as ingest:
+        for record in ingest.subjects():        # SubjectRecord, sorted by patient key; picklable
+            ...                                 # per-patient work (a process pool is fine)
+        ingest.issues                           # list[Issue]: FHIR001..FHIR022 (codes in interop/codes.py)
+        ingest.inventory                        # Inventory: one entry per input resource (reconciliation)
+        ingest.shared                           # dict key -> Resource: Medication, Organization, ...
+
+What happens, in three steps:
+
+1. **Read** (``interop.ingest``): every input resource is streamed, checked against the R4 structure
+   and repaired (bad elements dropped and reported); dateTime/instant values with an offset are moved
+   onto the site's clock (``interop.normalize.dates``). Resources are kept in memory up to
+   ``spill_after`` resources, then spilled to an NDJSON file in the work folder. Only a small
+   per-resource summary (key, version, link references) stays in memory.
+2. **Decide**: duplicates (same key; same versionId/lastUpdated or same content) are kept once, older
+   versions are superseded by newer ones (versionId, else lastUpdated); each dropped copy is reported
+   (FHIR012/013/014) and listed in the inventory. Each kept resource gets its owner: the Patient it
+   refers to through ``patient``/``subject``/``beneficiary``/``individual``/``for`` (Consent.patient,
+   ResearchSubject.individual, Coverage.beneficiary...), else the owner of the resource it refers to
+   through ``encounter``/``context``/``basedOn``/``partOf``/``request``/``target``/``focus``; shared
+   reference data (:data:`SHARED_TYPES`) has no owner; anything else is an orphan (FHIR015).
+3. **Group**: references are rewritten to canonical keys (``interop.normalize.references``) and each
+   patient's resources are written to a partition (a contiguous range of sorted patient keys, sized
+   to about ``spill_after`` resources). :meth:`Ingest.subjects` yields the records partition by
+   partition, so memory grows with one partition (at least the largest patient), not the input.
+
+Known limit: a single JSON file (e.g. one huge Bundle) is parsed whole; NDJSON is read line by line.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+
+from cdisc.issues import ConversionError, Issue, Location, issue
+from interop import codes
+from interop.ingest.readers import ReadItem, ReadOptions, read_inputs
+from interop.ingest.validate import Limits
+from interop.normalize.dates import convert_to_site_clock, to_instant
+from interop.normalize.inventory import Inventory, InventoryEntry
+from interop.normalize.record import Resource, SourceRef, SubjectRecord
+from interop.normalize.references import (ReferenceResolver, content_hash, full_url_base, resource_key,
+                                          rewrite_references)
+
+# Reference data used by many patients: never owned, reachable from every record's index.
+SHARED_TYPES = frozenset({
+    "Medication", "Organization", "Practitioner", "PractitionerRole", "Location", "Questionnaire",
+    "ResearchStudy", "Group", "Substance", "Device", "HealthcareService", "Endpoint", "ValueSet",
+    "CodeSystem", "ConceptMap", "StructureDefinition", "PlanDefinition", "ActivityDefinition", "Library",
+    "MedicationKnowledge", "SearchParameter", "OperationDefinition", "CapabilityStatement", "NamingSystem",
+})
+# elements that tie a resource directly to a patient, in order of preference
+PATIENT_LINKS = ("patient", "subject", "beneficiary", "individual", "for")
+# elements through which a resource belongs to the owner of another resource
+INDIRECT_LINKS = ("encounter", "context", "basedOn", "partOf", "request", "target", "focus")
+
+DEFAULT_SPILL_AFTER = 50_000
+
+
+@dataclass(slots=True)
+class _Summary:
+    """What stays in memory per input resource between reading and grouping."""
+
+    seq: int
+    key: str
+    rtype: str
+    file: str
+    entry: int | None
+    path: str | None
+    version: str | None
+    last_updated: str | None
+    sha256: str
+    links: tuple[str, ...]       # raw references of PATIENT_LINKS elements
+    indirect: tuple[str, ...]    # raw references of INDIRECT_LINKS elements
+
+
+class _SpillList:
+    """An append-only sequence kept in memory up to ``limit`` items, then appended to a file."""
+
+    def __init__(self, limit: int, folder_factory):
+        self.limit = limit
+        self.folder_factory = folder_factory
+        self.memory: list = []
+        self.handle = None
+        self.path: Path | None = None
+
+    def append(self, item) -> None:
+        if self.handle is None and len(self.memory) < self.limit:
+            self.memory.append(item)
+            return
+        if self.handle is None:
+            self.path = self.folder_factory() / "read.ndjson"
+            self.handle = open(self.path, "wb")
+        self.handle.write(orjson.dumps(item) + b"\n")
+
+    @property
+    def spilled(self) -> bool:
+        return self.handle is not None
+
+    def __iter__(self):
+        yield from self.memory
+        if self.handle is not None:
+            self.handle.flush()
+            with open(self.path, "rb") as handle:
+                for line in handle:
+                    yield orjson.loads(line)
+
+
+def _links(data: dict, names: tuple[str, ...]) -> tuple[str, ...]:
+    out = []
+    for name in names:
+        value = data.get(name)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and isinstance(item.get("reference"), str):
+                out.append(item["reference"])
+    return tuple(out)
+
+
+def _contained_ids(data: dict) -> list[str]:
+    return [c["id"] for c in data.get("contained") or [] if isinstance(c, dict) and isinstance(c.get("id"), str)]
+
+
+def _version_rank(summary: _Summary) -> tuple:
+    """Sort key of a copy's version: numeric versionId, else lastUpdated (UTC)."""
+    version = summary.version
+    numeric = int(version) if isinstance(version, str) and version.isdigit() else None
+    instant = to_instant(summary.last_updated)
+    return (numeric is not None, numeric or 0, instant is not None, instant.timestamp() if instant else 0.0)
+
+
+@dataclass(slots=True)
+class Ingest:
+    """The normalised inputs of one run. Create it with :func:`open_inputs`; close it (or use ``with``)
+    to remove the spill files.
+
+    Attributes
+    ----------
+    issues
+        Every problem found while reading, deduplicating, resolving and grouping.
+    inventory
+        One :class:`~interop.normalize.inventory.InventoryEntry` per input resource.
+    shared
+        Shared reference resources (Medication, Organization, Questionnaire...) by canonical key.
+    orphans
+        Kept resources that belong to no patient and are not shared, by canonical key.
+    patient_keys
+        The canonical keys of the patients, in the order :meth:`subjects` yields them.
+    """
+
+    issues: list[Issue]
+    inventory: Inventory
+    shared: dict[str, Resource]
+    orphans: dict[str, Resource]
+    patient_keys: list[str]
+    _partitions: list = field(default_factory=list)   # list of list[Resource] or Path
+    _workdir: Path | None = None
+    _own_workdir: bool = False
+    _contained: dict[str, Resource] = field(default_factory=dict)  # contained of shared resources
+
+    def subjects(self) -> Iterator[SubjectRecord]:
+        """Yield one :class:`SubjectRecord` per Patient, sorted by patient key (re-iterable)."""
+        for partition in self._partitions:
+            resources = partition if isinstance(partition, list) else list(_load_partition(partition))
+            by_patient: dict[str, list[tuple[str, Resource]]] = defaultdict(list)
+            for owner, resource in resources:
+                by_patient[owner].append(resource)
+            for patient_key in sorted(by_patient):
+                yield self._build_record(patient_key, by_patient[patient_key])
+
+    def _build_record(self, patient_key: str, resources: list[Resource]) -> SubjectRecord:
+        resources.sort(key=lambda r: (r.key, r.source.file, r.source.entry or 0))
+        patient = next(r for r in resources if r.key == patient_key)
+        record = SubjectRecord(patient=patient)
+        for resource in resources:
+            if resource is not patient:
+                record.resources.setdefault(resource.type, []).append(resource)
+            _index(record.index, resource)
+        # shared resources reachable from the record's resources (transitively)
+        pending = [r for r in resources]
+        while pending:
+            current = pending.pop()
+            for ref in _references_in(current.data):
+                target_key = ref.split("#", 1)[0]
+                if ref in record.index:
+                    continue
+                shared = self.shared.get(target_key)
+                if shared is not None and target_key not in record.index:
+                    _index(record.index, shared)
+                    pending.append(shared)
+        return record
+
+    def close(self) -> None:
+        """Remove the spill files (and the work folder if this run created it)."""
+        if self._workdir is None:
+            return
+        if self._own_workdir:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+        else:
+            for partition in self._partitions:
+                if isinstance(partition, Path):
+                    partition.unlink(missing_ok=True)
+            (self._workdir / "read.ndjson").unlink(missing_ok=True)
+
+    def __enter__(self) -> "Ingest":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _index(index: dict[str, Resource], resource: Resource) -> None:
+    """Add a resource and its contained resources (``key#id``) to an index."""
+    index[resource.key] = resource
+    for contained in resource.data.get("contained") or []:
+        if isinstance(contained, dict) and isinstance(contained.get("id"), str):
+            key = f"{resource.key}#{contained['id']}"
+            source = resource.source
+            index[key] = Resource(contained, SourceRef(source.file, source.entry, key, source.version,
+                                                       source.sha256, source.path))
+
+
+def _references_in(data) -> Iterator[str]:
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            ref = value.get("reference")
+            if isinstance(ref, str):
+                yield ref
+            stack.extend(v for v in value.values() if isinstance(v, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend(v for v in value if isinstance(v, (dict, list)))
+
+
+def _load_partition(path: Path) -> Iterator[tuple[str, Resource]]:
+    with open(path, "rb") as handle:
+        for line in handle:
+            owner, source, data = orjson.loads(line)
+            yield owner, Resource(data, SourceRef(*source))
+
+
+def load_zone(name: str) -> ZoneInfo:
+    """The IANA zone, or a ConversionError (FHIR-side configuration problem) if unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise ConversionError(issue(codes.FHIR024, f"unknown time zone {name!r}: {type(exc).__name__}")) from exc
+
+
+def open_inputs(paths: Iterable[Path], *, timezone: str, workdir: Path | None = None,
+                spill_after: int = DEFAULT_SPILL_AFTER, limits: Limits = Limits(),
+                validate_models: bool = False) -> Ingest:
+    """Read, check, deduplicate, resolve and group all FHIR inputs (see the module docstring).
+
+    Parameters
+    ----------
+    paths
+        Files or folders (JSON resource or Bundle, NDJSON, Bulk Data export folder, XML, their .gz).
+    timezone
+        The site's IANA time zone (``StudyDefinition.site.timezone``), e.g. ``"Asia/Shanghai"``.
+    workdir
+        Folder for spill files; a temporary folder is created (and removed by :meth:`Ingest.close`)
+        when None and spilling is needed.
+    spill_after
+        Resources kept in memory before spilling to disk; also the target partition size.
+    limits
+        Nesting depth and string length limits of the structural check.
+    validate_models
+        Also validate each resource with the ``fhir.resources.R4B`` models (slow; FHIR022 issues).
+
+    Returns
+    -------
+    Ingest
+    """
+    zone = load_zone(timezone)
+    issues: list[Issue] = []
+    inventory = Inventory()
+    state = {"workdir": workdir, "own": False}
+
+    def folder() -> Path:
+        if state["workdir"] is None:
+            state["workdir"] = Path(tempfile.mkdtemp(prefix="fhir-ingest-"))
+            state["own"] = True
+        Path(state["workdir"]).mkdir(parents=True, exist_ok=True)
+        return Path(state["workdir"])
+
+    local_times: dict[str, list] = {}     # file -> [count, first resource key, first element]
+    pending_local: list[str] = []          # element paths of the item being read, without offset
+
+    def on_datetime(value: str, kind: str, path: str) -> str:
+        converted, had_offset = convert_to_site_clock(value, zone)
+        if not had_offset:
+            pending_local.append(path)
+        return converted
+
+    store = _SpillList(spill_after, folder)
+    summaries: list[_Summary] = []
+    resolver = ReferenceResolver()
+    options = ReadOptions(limits=limits, on_datetime=on_datetime)
+
+    for item in read_inputs(list(paths), options):
+        issues.extend(item.issues)
+        if item.data is None:
+            if item.is_resource:
+                inventory.add(InventoryEntry(key=None, type=None, file=item.file, entry=item.entry,
+                                             path=item.path, patient=None, status="unreadable",
+                                             reason=item.issues[0].message if item.issues else "unreadable"))
+            continue
+        summary = _summarise(item, len(summaries), issues)
+        if pending_local:
+            local_times.setdefault(item.file, [0, summary.key, _join_path(item.path, pending_local[0])])
+            local_times[item.file][0] += len(pending_local)
+            pending_local.clear()
+        if validate_models:
+            issues.extend(_model_issues(item, summary.key))
+        summaries.append(summary)
+        store.append([summary.seq, item.data])
+        if item.full_url:
+            resolver.aliases.setdefault(item.full_url, summary.key)
+            base = full_url_base(item.full_url)
+            if base:
+                resolver.bases.add(base)
+        resolver.keys.add(summary.key)
+        for cid in _contained_ids(item.data):
+            resolver.keys.add(f"{summary.key}#{cid}")
+
+    for file, (count, key, path) in sorted(local_times.items()):
+        issues.append(issue(codes.FHIR008, f"{count} dateTime value(s) without UTC offset in this file were "
+                                           f"taken as site local time ({timezone})",
+                            Location(file=file, resource=key, element=path)))
+
+    winners, dropped = _choose_copies(summaries)
+    for summary, status, reason, info in dropped:
+        issues.append(issue(info, f"{summary.key} {reason}",
+                            Location(file=summary.file, entry=summary.entry, resource=summary.key,
+                                     element=summary.path)))
+    owners = _assign_owners(summaries, winners, resolver)
+    patient_keys = sorted(k for k, s in winners.items() if s.rtype == "Patient")
+    partition_of = _partition_patients(patient_keys, owners, spill_after)
+    n_partitions = max(partition_of.values(), default=-1) + 1
+    spill = store.spilled
+
+    partitions: list = [[] for _ in range(n_partitions)] if not spill else []
+    handles = []
+    if spill:
+        base = folder()
+        for i in range(n_partitions):
+            path = base / f"partition-{i:05d}.ndjson"
+            partitions.append(path)
+            handles.append(open(path, "wb"))
+    shared: dict[str, Resource] = {}
+    orphans: dict[str, Resource] = {}
+    dropped_by_seq = {s.seq: (status, reason) for s, status, reason, _ in dropped}
+    try:
+        for seq, data in store:
+            summary = summaries[seq]
+            if seq in dropped_by_seq:
+                status, reason = dropped_by_seq[seq]
+                inventory.add(_entry(summary, owners.get(summary.key), status, reason))
+                continue
+            for path, ref in rewrite_references(data, resolver, summary.key):
+                issues.append(issue(codes.FHIR011, f"reference {ref[:120]!r} does not resolve",
+                                    Location(file=summary.file, entry=summary.entry, resource=summary.key,
+                                             element=_join_path(summary.path, path))))
+            source = SourceRef(summary.file, summary.entry, summary.key, summary.version,
+                               None if summary.version else summary.sha256, summary.path)
+            owner = owners.get(summary.key)
+            if owner is not None:
+                inventory.add(_entry(summary, owner, "kept", None))
+                part = partition_of[owner]
+                if spill:
+                    handles[part].write(orjson.dumps([owner, list(_source_tuple(source)), data]) + b"\n")
+                else:
+                    partitions[part].append((owner, Resource(data, source)))
+            elif summary.rtype in SHARED_TYPES:
+                inventory.add(_entry(summary, None, "shared", None))
+                shared[summary.key] = Resource(data, source)
+            else:
+                reason = _orphan_reason(summary, resolver)
+                inventory.add(_entry(summary, None, "orphan", reason))
+                issues.append(issue(codes.FHIR015, f"{summary.key} {reason}",
+                                    Location(file=summary.file, entry=summary.entry, resource=summary.key)))
+                orphans[summary.key] = Resource(data, source)
+    finally:
+        for handle in handles:
+            handle.close()
+        if store.handle is not None:
+            store.handle.close()
+    return Ingest(issues=issues, inventory=inventory, shared=shared, orphans=orphans,
+                  patient_keys=patient_keys, _partitions=partitions,
+                  _workdir=state["workdir"] if state["own"] or spill else None, _own_workdir=state["own"])
+
+
+def _summarise(item: ReadItem, seq: int, issues: list[Issue]) -> _Summary:
+    key, from_id = resource_key(item.data, item.full_url)
+    if not from_id:
+        issues.append(issue(codes.FHIR019, f"{item.data['resourceType']} without a usable id keyed as {key}",
+                            Location(file=item.file, entry=item.entry, resource=key, element=item.path)))
+    meta = item.data.get("meta") if isinstance(item.data.get("meta"), dict) else {}
+    return _Summary(seq=seq, key=key, rtype=item.data["resourceType"], file=item.file, entry=item.entry,
+                    path=item.path, version=meta.get("versionId"), last_updated=meta.get("lastUpdated"),
+                    sha256=content_hash(item.data), links=_links(item.data, PATIENT_LINKS),
+                    indirect=_links(item.data, INDIRECT_LINKS))
+
+
+def _model_issues(item: ReadItem, key: str) -> list[Issue]:
+    """FHIR022: the R4B model's verdict on the resource (after repair; times are local by then)."""
+    from fhir.resources.R4B import get_fhir_model_class
+    from pydantic import ValidationError
+
+    try:
+        get_fhir_model_class(item.data["resourceType"]).model_validate(item.data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = ".".join(str(p) for p in errors[0]["loc"]) if errors else None
+        return [issue(codes.FHIR022, f"{len(errors)} model validation error(s); first: {errors[0]['type']}",
+                      Location(file=item.file, entry=item.entry, resource=key, element=first))]
+    return []
+
+
+def _choose_copies(summaries: list[_Summary]):
+    """(key -> kept summary, [(dropped summary, status, reason, code)]) over all copies of each key."""
+    by_key: dict[str, list[_Summary]] = defaultdict(list)
+    for summary in summaries:
+        by_key[summary.key].append(summary)
+    winners: dict[str, _Summary] = {}
+    dropped = []
+    for key, copies in by_key.items():
+        newest = max(_version_rank(c) for c in copies)
+        candidates = [c for c in copies if _version_rank(c) == newest]
+        kept = candidates[0]
+        winners[key] = kept
+        for copy in copies:
+            if copy is kept:
+                continue
+            where = f"{kept.file}" + (f" entry {kept.entry}" if kept.entry is not None else "")
+            if _version_rank(copy) != newest:
+                shown = kept.version or kept.last_updated
+                dropped.append((copy, "superseded", f"superseded by version {shown} ({where})", codes.FHIR013))
+            elif copy.sha256 == kept.sha256 or (copy.version or copy.last_updated):
+                dropped.append((copy, "duplicate", f"duplicate of {key} ({where})", codes.FHIR012))
+            else:
+                dropped.append((copy, "conflict", f"conflicting copy of {key} without version; "
+                                                  f"the first ({where}) was kept", codes.FHIR014))
+    return winners, dropped
+
+
+def _assign_owners(summaries: list[_Summary], winners: dict[str, _Summary],
+                   resolver: ReferenceResolver) -> dict[str, str]:
+    """Canonical key -> patient key, for every kept resource that belongs to a patient."""
+    owners: dict[str, str] = {}
+    for key, summary in winners.items():
+        if summary.rtype == "Patient":
+            owners[key] = key
+            continue
+        if summary.rtype in SHARED_TYPES:
+            continue
+        for ref in summary.links:
+            target, found = resolver.resolve(ref, key)
+            if found and target.startswith("Patient/") and target in winners:
+                owners[key] = target
+                break
+    # indirect: through an owned resource (repeat until stable, chains are short)
+    changed = True
+    while changed:
+        changed = False
+        for key, summary in winners.items():
+            if key in owners or summary.rtype in SHARED_TYPES:
+                continue
+            for ref in summary.indirect + summary.links:
+                target, found = resolver.resolve(ref, key)
+                owner = owners.get(target.split("#", 1)[0]) if found else None
+                if owner is not None:
+                    owners[key] = owner
+                    changed = True
+                    break
+    return owners
+
+
+def _partition_patients(patient_keys: list[str], owners: dict[str, str], size: int) -> dict[str, int]:
+    """Patient key -> partition number: contiguous runs of sorted patients of about ``size`` resources."""
+    counts: dict[str, int] = defaultdict(int)
+    for owner in owners.values():
+        counts[owner] += 1
+    partition_of, current, filled = {}, 0, 0
+    for key in patient_keys:
+        if filled and filled + counts[key] > size:
+            current, filled = current + 1, 0
+        partition_of[key] = current
+        filled += counts[key]
+    return partition_of
+
+
+def _orphan_reason(summary: _Summary, resolver: ReferenceResolver) -> str:
+    for ref in summary.links:
+        target, found = resolver.resolve(ref, summary.key)
+        if target.startswith("Patient/") and not found:
+            return f"refers to {target}, which is not in the input"
+    return "refers to no patient and is not shared reference data"
+
+
+def _entry(summary: _Summary, patient: str | None, status: str, reason: str | None) -> InventoryEntry:
+    return InventoryEntry(key=summary.key, type=summary.rtype, file=summary.file, entry=summary.entry,
+                          path=summary.path, patient=patient, status=status, reason=reason)
+
+
+def _source_tuple(source: SourceRef) -> tuple:
+    return (source.file, source.entry, source.key, source.version, source.sha256, source.path)
+
+
+def _join_path(prefix: str | None, path: str) -> str:
+    return f"{prefix}.resource.{path}" if prefix else path
