@@ -41,6 +41,8 @@ XPT004 = declare("XPT004", "non-ASCII characters transliterated to ASCII", Sever
 XPT005 = declare("XPT005", "dataset name longer than 8 characters or label longer than 40", Severity.ERROR, None)
 XPT006 = declare("XPT006", "variable type does not match the spec", Severity.ERROR,
                  "shape the frame with cdisc.shape.shape_domain before writing")
+XPT007 = declare("XPT007", "column is not a variable of the dataset spec", Severity.ERROR,
+                 "shape the frame with cdisc.shape.shape_domain before writing")
 
 # Dataset-JSON writer (cdisc.datasetjson)
 DJSON001 = declare("DJSON001", "Dataset-JSON file does not match the expected structure", Severity.ERROR, None)
