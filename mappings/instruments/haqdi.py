@@ -19,6 +19,16 @@ def _defn() -> InstrumentDef:
     return load_instruments()["HAQ-DI"]
 
 
+def _difficulty(item, value) -> float | None:
+    """A difficulty item's score from its number or its answer code ('0'-'3'); None if not an allowed answer."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        option = item.answer(value)
+        return None if option is None else float(option.score)
+    return float(value) if value in {a.score for a in item.answers} else None
+
+
 def compute_haq_aided_categories(values: Mapping[str, float | bool | None]) -> set[str]:
     """Categories for which an aid/device (``haq_aid_categories``) or help from another person was ticked."""
     aided: set[str] = set()
@@ -43,7 +53,7 @@ def compute_haq_category_scores(values: Mapping[str, float | bool | None]) -> di
     aided = compute_haq_aided_categories(values)
     out: dict[str, float | None] = {}
     for category in HAQ_CATEGORIES:
-        answered = [values[i.link_id] for i in _defn().items
+        answered = [_difficulty(i, values[i.link_id]) for i in _defn().items
                     if i.attrs.get("category") == category and i.attrs.get("role") == "item"
                     and values.get(i.link_id) is not None]
         score = float(max(answered)) if answered else None
@@ -56,7 +66,7 @@ def compute_haq_category_scores(values: Mapping[str, float | bool | None]) -> di
 def compute_haq_di(values: Mapping[str, float | bool | None]) -> ScoreResult:
     """HAQ-DI 0-3: mean of the category scores; not calculable with fewer than ``haq_min_categories``."""
     bad = [i.link_id for i in _defn().items if i.attrs.get("role") == "item" and values.get(i.link_id) is not None
-           and not i.accepts(values[i.link_id])]
+           and _difficulty(i, values[i.link_id]) is None]
     if bad:
         return not_calculable(f"HAQ-DI: {bad[0]} value {values[bad[0]]} is outside 0-3")
     scored = [v for v in compute_haq_category_scores(values).values() if v is not None]
