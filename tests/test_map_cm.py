@@ -58,3 +58,18 @@ def test_study_drug_is_left_to_ex_and_unknown_drug_is_reported():
 def test_not_taken_statement_is_unmapped():
     result = cm(medication_statement("ms1", status="not-taken"))
     assert result.rows == [] and "MedicationStatement/ms1" in result.unmapped
+
+
+def test_route_and_frequency_tables_hold_cdisc_submission_values():
+    import csv
+    from pathlib import Path
+
+    shared = Path(__file__).resolve().parents[2] / "shared" / "cdisc" / "ct" / "sdtm_ct.tsv"
+    with shared.open(encoding="utf-8") as handle:
+        terms = {(r["Codelist Code"], r["Code"], r["CDISC Submission Value"])
+                 for r in csv.DictReader(handle, delimiter="\t")}
+    tables = Path(__file__).resolve().parents[1] / "mappings" / "terminology"
+    for name, codelist in (("routes.csv", "C66729"), ("frequencies.csv", "C71113")):
+        with (tables / name).open(encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                assert (codelist, row["nci_code"], row["cdisc"]) in terms, (name, row)
