@@ -33,7 +33,10 @@ from types import MappingProxyType
 from typing import Iterator, Mapping
 
 from cdisc.issues import Issue, Location, issue
-from mappings.codes import MAP050, MAP051
+from interop.normalize.record import codings
+from mappings.codes import MAP050, MAP051, MAP052, MAP054, MAP058
+
+MEDDRA_SYSTEM = "http://terminology.hl7.org/CodeSystem/mdr"
 
 REQUIRED_FILES = ("llt.asc", "pt.asc", "hlt.asc", "hlgt.asc", "soc.asc", "hlt_pt.asc", "hlgt_hlt.asc",
                   "soc_hlgt.asc")
@@ -239,3 +242,37 @@ def load_meddra(folder: Path | str) -> tuple[MedDRA | None, list[Issue]]:
         socs_of_hlgt=MappingProxyType(_links(folder / "soc_hlgt.asc", issues)),
     )
     return meddra, issues
+
+
+def find_meddra_coding(concept: dict | None, verbatim: str | None, meddra: MedDRA | None, where: Location, *,
+                       report_uncoded: bool = True) -> tuple[MedDRACoding | None, list[Issue]]:
+    """The MedDRA coding of an event or condition: the one rule AE and MH share.
+
+    1. a MedDRA coding in ``concept`` looked up in the dictionary (as an LLT code; every PT is also an
+       LLT), MAP054 for a code the dictionary lacks;
+    2. else the verbatim term matched to an LLT name (:meth:`MedDRA.code_verbatim`);
+    3. without a dictionary, a MedDRA coding with a display is taken as the PT (MAP058: hierarchy empty);
+    4. else uncoded (MAP052 when ``report_uncoded``).
+    """
+    issues: list[Issue] = []
+    sent = [(code.strip(), display) for system, code, display in codings(concept)
+            if system == MEDDRA_SYSTEM and code and code.strip().isdigit()]
+    if meddra is not None:
+        for code, _ in sent:
+            coding = meddra.code_llt(int(code))
+            if coding is not None:
+                return coding, issues
+            issues.append(issue(MAP054, f"MedDRA code {code} is not in MedDRA {meddra.version or ''}".rstrip(),
+                                where))
+        coding = meddra.code_verbatim(verbatim)
+        if coding is not None:
+            return coding, issues
+    else:
+        for code, display in sent:
+            if display:
+                return (MedDRACoding(None, None, int(code), display, None, None, None, None, None, None),
+                        [issue(MAP058, f"MedDRA code {code} taken as the PT", where)])
+    if report_uncoded:
+        issues.append(issue(MAP052, "no MedDRA code found" if meddra is None else
+                            "verbatim term matches no MedDRA LLT", where))
+    return None, issues
