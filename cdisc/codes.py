@@ -27,8 +27,6 @@ SHAPE006 = declare("SHAPE006", "supplemental qualifier has no label in the quali
                    "add the QNAM with its QLABEL (<= 40 characters) to the study's qualifier table")
 SHAPE007 = declare("SHAPE007", "duplicate record for the domain keys", Severity.WARNING,
                    "records should be unique by the dataset's natural keys plus --SEQ")
-SHAPE008 = declare("SHAPE008", "date for a derivation is missing or partial", Severity.INFO,
-                   "derived --DY/EPOCH/VISIT need a complete date; partial dates stay partial in --DTC")
 
 # SAS V5 transport writer (cdisc.xpt)
 XPT001 = declare("XPT001", "variable name longer than 8 characters or not a SAS name", Severity.ERROR,

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from cdisc.codes import SHAPE001, SHAPE002, SHAPE003, SHAPE004, SHAPE005, SHAPE006
+from cdisc.codes import SHAPE001, SHAPE002, SHAPE003, SHAPE004, SHAPE005, SHAPE006, SHAPE007
 from cdisc.issues import Issue, Location, issue
 from cdisc.standards import DomainSpec
 
@@ -130,6 +130,48 @@ def select_variables(frame: pd.DataFrame, spec: DomainSpec) -> tuple[pd.DataFram
     return out, issues
 
 
+def sort_keys(frame: pd.DataFrame, spec: DomainSpec) -> list[str]:
+    """The dataset's key variables present in the frame, then --SEQ if it is not a key already."""
+    keys = [k for k in spec.keys if k in frame.columns]
+    seq = f"{spec.name}SEQ"
+    return keys + [seq] if seq in frame.columns and seq not in keys else keys
+
+
+def compute_key_order(frame: pd.DataFrame, spec: DomainSpec) -> list[int]:
+    """Row positions in key order (SDTMIG/define.xml KeySequence), missing values first as SAS
+    sorts them, ties kept in input order. IDVARVAL sorts numerically when it holds numbers.
+
+    >>> from cdisc.standards import load_sdtmig
+    >>> f = pd.DataFrame({"STUDYID": ["X"] * 3, "USUBJID": ["S2", "S1", "S1"], "AESEQ": [1.0, 2.0, 1.0]})
+    >>> compute_key_order(f, load_sdtmig().domain("AE"))
+    [2, 1, 0]
+    """
+    columns = sort_keys(frame, spec)
+    if not columns or frame.empty:
+        return list(range(len(frame)))
+    keys = pd.DataFrame(index=range(len(frame)))
+    for i, column in enumerate(columns):
+        values = frame[column].reset_index(drop=True)
+        if column == "IDVARVAL":
+            keys[f"n{i}"] = pd.to_numeric(values, errors="coerce")
+        keys[f"k{i}"] = values if values.dtype.kind in "fiub" else values.astype("string")
+    return keys.sort_values(list(keys.columns), na_position="first", kind="mergesort").index.tolist()
+
+
+def check_unique_keys(frame: pd.DataFrame, spec: DomainSpec) -> list[Issue]:
+    """Records sharing the same keys (plus --SEQ): one SHAPE007 naming the count and first subject."""
+    columns = sort_keys(frame, spec)
+    if not columns:
+        return []
+    duplicated = frame.duplicated(subset=columns, keep=False)
+    if not duplicated.any():
+        return []
+    first = frame[duplicated].iloc[0]
+    usubjid = str(first["USUBJID"]) if "USUBJID" in frame.columns else None
+    return [issue(SHAPE007, f"{int(duplicated.sum())} records share their values of {', '.join(columns)}",
+                  Location(dataset=spec.name, usubjid=usubjid))]
+
+
 def shape_domain(frame: pd.DataFrame, spec: DomainSpec, *, studyid: str | None = None) -> Shaped:
     """Shape a derived domain frame for writing: identifiers, known variables, types, order, core.
 
@@ -145,8 +187,9 @@ def shape_domain(frame: pd.DataFrame, spec: DomainSpec, *, studyid: str | None =
     Returns
     -------
     Shaped
-        ``(frame, provenance, issues)``: the SDTM frame in SDTMIG order with Num as float64 and
-        Char as str/None; the hidden columns with USUBJID and --SEQ; SHAPE00x issues.
+        ``(frame, provenance, issues)``: the SDTM frame with variables in SDTMIG order, rows in
+        key order (index 0..n-1), Num as float64 and Char as str/None; the hidden columns with
+        USUBJID and --SEQ, row for row; SHAPE00x issues.
 
     Examples
     --------
@@ -162,7 +205,10 @@ def shape_domain(frame: pd.DataFrame, spec: DomainSpec, *, studyid: str | None =
     visible, unknown = drop_unknown_variables(visible, spec)
     visible, bad_types = coerce_types(visible, spec)
     visible, core = select_variables(visible, spec)
-    return Shaped(visible, provenance, unknown + bad_types + core)
+    order = compute_key_order(visible, spec)
+    visible = visible.iloc[order].reset_index(drop=True)
+    provenance = provenance.iloc[order].reset_index(drop=True)
+    return Shaped(visible, provenance, unknown + bad_types + core + check_unique_keys(visible, spec))
 
 
 def read_qualifiers(qualifiers: Mapping[str, Qualifier] | Iterable[Qualifier]) -> dict[str, Qualifier]:

@@ -41,7 +41,8 @@ def test_document_has_dataset_json_1_1_layout(tmp_path):
                                   "keySequence": 2}
     assert columns["AESEQ"]["dataType"] == "integer" and "length" not in columns["AESEQ"]
     seq = [c["name"] for c in document["columns"]].index("AESTDY")
-    assert [row[seq] for row in document["rows"]] == [5, None, None]
+    # rows in AE key order: USUBJID, AEDECOD (Nausea < Rash), ...
+    assert [row[seq] for row in document["rows"]] == [None, 5, None]
     assert document["rows"][0][:3] == ["LEN-CDM", "AE", "S1"]
 
 
@@ -52,7 +53,7 @@ def test_xpt_and_dataset_json_round_trip_to_identical_data(tmp_path):
     from_xpt = read_xpt(tmp_path / "ae.xpt").frame
     from_json = read_dataset_json(tmp_path / "ae.json").frame
     pd.testing.assert_frame_equal(from_xpt, from_json)
-    assert from_json["AESTDTC"].tolist() == ["2023-01-05", "2023-02", None]
+    assert from_json["AESTDTC"].tolist() == ["2023-02", "2023-01-05", None]
 
 
 def test_same_frame_gives_same_bytes(tmp_path):

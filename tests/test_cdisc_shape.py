@@ -37,7 +37,8 @@ def test_null_required_and_unknown_and_non_numeric_are_reported():
     assert ("SHAPE002", "AEFOO") in codes
     assert ("SHAPE003", "AESTDY") in codes
     assert ("SHAPE001", "USUBJID") in codes
-    assert math.isnan(frame["AESTDY"][0]) and frame["AESTDY"][1] == 4.0
+    by_term = frame.set_index("AETERM")["AESTDY"]
+    assert math.isnan(by_term["RASH"]) and by_term["X"] == 4.0
     assert "AEFOO" not in frame.columns
 
 
@@ -78,3 +79,28 @@ def test_long_text_is_split_into_200_character_pieces_and_supp():
     assert [i.code for i in issues] == ["SHAPE005"]
     supp, supp_issues = build_supp(out, domain="AE", qualifiers=qualifiers)
     assert supp["QNAM"].tolist() == ["AETERM1", "AETERM2"] and supp_issues == []
+
+
+def test_rows_come_out_in_key_order_with_provenance_alongside():
+    raw = pd.DataFrame({"USUBJID": ["S2", "S1", "S1"], "AESEQ": [1, 2, 1], "AETERM": ["A", "B", "C"],
+                        "AEDECOD": ["A", "B", "C"], "_src_ref": ["AdverseEvent/a", "AdverseEvent/b",
+                                                                 "AdverseEvent/c"]})
+    frame, provenance, issues = shape_domain(raw, AE, studyid="S")
+    # AE keys: STUDYID, USUBJID, AEDECOD, AESTDTC, then AESEQ
+    assert frame[["USUBJID", "AEDECOD"]].values.tolist() == [["S1", "B"], ["S1", "C"], ["S2", "A"]]
+    assert provenance["_src_ref"].tolist() == ["AdverseEvent/b", "AdverseEvent/c", "AdverseEvent/a"]
+    assert "SHAPE007" not in {i.code for i in issues}
+
+
+def test_duplicate_seq_is_reported():
+    raw = pd.DataFrame({"USUBJID": ["S1", "S1"], "AESEQ": [1, 1], "AETERM": ["A", "A"], "AEDECOD": ["A", "A"]})
+    _, _, issues = shape_domain(raw, AE, studyid="S")
+    assert [(i.code, i.where.usubjid) for i in issues if i.code == "SHAPE007"] == [("SHAPE007", "S1")]
+
+
+def test_supp_rows_sort_numerically_on_idvarval():
+    supp = pd.DataFrame({"STUDYID": ["S"] * 2, "RDOMAIN": ["AE"] * 2, "USUBJID": ["S1"] * 2,
+                         "IDVAR": ["AESEQ"] * 2, "IDVARVAL": ["10", "2"], "QNAM": ["AETRTEM"] * 2,
+                         "QLABEL": ["Treatment Emergent Flag"] * 2, "QVAL": ["Y", "N"], "QORIG": ["Derived"] * 2})
+    frame, _, _ = shape_domain(supp, load_sdtmig().domain("SUPPAE"))
+    assert frame["IDVARVAL"].tolist() == ["2", "10"]

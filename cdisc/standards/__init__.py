@@ -175,6 +175,14 @@ class Codelist:
             return None
         return self._lookup.get(str(value).strip().casefold())
 
+    def term_by_code(self, code: str) -> Term | None:
+        """The term with NCI C-code ``code`` in this codelist, or None.
+
+        >>> load_ct().codelist("C66742").term_by_code("C49488").submission_value
+        'Y'
+        """
+        return next((t for t in self.terms if t.code == code), None)
+
     @property
     def submission_values(self) -> tuple[str, ...]:
         return tuple(t.submission_value for t in self.terms)
