@@ -127,3 +127,28 @@ def test_generated_questionnaires_are_the_files_in_fhir_samples():
         text = (folder / f"{defn.questionnaire_id}.json").read_text(encoding="utf-8")
         assert text == format_questionnaire(build_questionnaire(defn))
         assert json.loads(text)["url"] == defn.canonical
+
+
+def test_qs_rows_shape_write_and_read_back_from_xpt(tmp_path):
+    from datetime import datetime
+
+    import pandas as pd
+
+    from cdisc.shape import shape_domain
+    from cdisc.standards import load_sdtmig
+    from cdisc.xpt import read_xpt, write_xpt
+
+    answers = _dlqi_answers(DLQI103=None, DLQI104=None)
+    result = map_qs(record(patient(), questionnaire_response("qr1", answers=answers, authored="2023-04-03")),
+                    study=STUDY, subject=SUBJECT)
+    frame = pd.DataFrame([{k: v for k, v in r.items() if not k.startswith("_")} for r in result.rows])
+    frame["USUBJID"] = SUBJECT.usubjid
+    frame["QSSEQ"] = range(1, len(frame) + 1)         # cdisc.derive assigns it study-wide in the pipeline
+    spec = load_sdtmig().domain("QS")
+    shaped = shape_domain(frame, spec, studyid="LEN-CDM")
+    issues = write_xpt(shaped.frame, tmp_path / "qs.xpt", spec=spec, created=datetime(2026, 1, 1))
+    assert not [i for i in issues if i.severity.value == "error"]
+    back = read_xpt(tmp_path / "qs.xpt").frame.set_index("QSTESTCD")
+    assert back.loc["DLQI101", "QSORRES"] == "A LITTLE" and back.loc["DLQI101", "QSSTRESN"] == 1
+    assert back.loc["DLQI111", "QSSTAT"] == "NOT DONE" and back.loc["DLQI111", "QSDRVFL"] == "Y"
+    assert back.loc["DLQI112", "QSSTRESN"] == 2 and back.loc["DLQI112", "QSCAT"] == "DLQI"
