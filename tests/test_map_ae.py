@@ -113,3 +113,13 @@ def test_potential_event_and_event_without_term_are_unmapped():
 def test_unknown_severity_code_is_reported():
     result = run(adverse_event(severity="catastrophic"), meddra=MEDDRA)        # "Rash" codes: no MAP052
     assert "AESEV" not in result.rows[0] and [i.code for i in result.issues] == ["MAP021"]
+
+
+def test_every_variable_set_is_an_ae_variable():
+    from cdisc.standards import load_sdtmig
+
+    ae = adverse_event(text="Itchy rash", serious=True, criteria=("death",), grade=5, outcome="ongoing",
+                       suspect="MedicationAdministration/ma1", causality="Certain", action=("C49502", "DRUG WITHDRAWN"))
+    row = run(medication_administration("ma1"), ae, meddra=MEDDRA).rows[0]
+    assert {k for k in row if not k.startswith("_")} - set(load_sdtmig().domain("AE").names) == set()
+    assert (row["AESDTH"], row["AETOXGR"], row["AEREL"], row["AEACN"]) == ("Y", "5", "RELATED", "DRUG WITHDRAWN")

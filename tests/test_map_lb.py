@@ -103,3 +103,14 @@ def test_panel_is_evidence():
     panel = observation("cbc", code="58410-2", hasMember=[{"reference": "Observation/hb"}])
     result = run(panel, observation("hb", value=135, unit="g/L"))
     assert result.evidence == {"Observation/cbc"} and len(result.rows) == 1
+
+
+def test_every_variable_set_is_an_lb_variable():
+    from cdisc.standards import load_sdtmig
+
+    result = run(observation("hb", value=11.2, unit="g/dL", low=12, high=16, interpretation="L"),
+                 observation("nd", code="751-8", status="cancelled", dataAbsentReason={"text": "lost"}),
+                 observation("q", code="2118-8", value_string="positive", referenceRange=[{"text": "negative"}]))
+    names = set(load_sdtmig().domain("LB").names)
+    assert {k for r in result.rows for k in r if not k.startswith("_")} - names == set()
+    assert result.rows[2]["LBSTNRC"] == "negative"

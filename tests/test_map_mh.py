@@ -76,3 +76,10 @@ def test_mhdecod_from_the_meddra_dictionary():
     meddra = load_meddra(Path(__file__).resolve().parent / "data" / "meddra")[0]
     row = run(condition("c1", code=None, text="Deep vein thrombosis", onset="2020"), meddra=meddra).rows[0]
     assert (row["MHDECOD"], row["MHBODSYS"]) == ("Deep vein thrombosis", "Vascular disorders")
+
+
+def test_every_variable_set_is_an_mh_variable():
+    from cdisc.standards import load_sdtmig
+
+    row = run(condition("c1", text="Asthma", onset="2010", abatement="2012", recorded_date="2023-01-05")).rows[0]
+    assert {k for k in row if not k.startswith("_")} - set(load_sdtmig().domain("MH").names) == set()

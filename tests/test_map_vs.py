@@ -62,3 +62,14 @@ def test_unknown_vital_sign_is_unmapped_with_its_code():
 
 def test_laboratory_observations_are_not_vital_signs():
     assert run(observation("hb", value=11.2, unit="g/dL")).rows == []
+
+
+def test_every_variable_set_is_a_vs_variable():
+    from cdisc.standards import load_sdtmig
+
+    result = run(observation("p", code="8867-4", category="vital-signs", value=72, unit="/min"),
+                 observation("nd", code="8310-5", category="vital-signs", status="cancelled",
+                             dataAbsentReason={"text": "refused"}))
+    assert {k for r in result.rows for k in r if not k.startswith("_")} - set(load_sdtmig().domain("VS").names) == set()
+    assert (result.rows[0]["VSORRESU"], result.rows[1]["VSSTAT"], result.rows[1]["VSREASND"]) == \
+        ("beats/min", "NOT DONE", "refused")

@@ -68,3 +68,26 @@ def test_every_conversion_target_has_a_cdisc_unit_and_lab_si_units_agree():
             targets = {c.to_unit for c in load_conversions().values() if c.testcd == row["lbtestcd"]}
             if row["si_unit"]:
                 assert targets == {row["si_unit"]}, row["lbtestcd"]
+
+
+def _ct_codes(codelist: str) -> dict[str, str]:
+    with SHARED_CT.open(encoding="utf-8") as fh:
+        return {r[4]: r[0] for r in csv.reader(fh, delimiter="\t") if len(r) > 4 and r[1] == codelist}
+
+
+@pytest.mark.parametrize("table, codelist", [("ae_outcome", "C66768"), ("ae_severity", "C66769"),
+                                             ("interpretations", "C78736"), ("qualitative_results", "C102580"),
+                                             ("positions", "C71148")])
+def test_terminology_tables_name_real_ct_terms_with_their_c_codes(table, codelist):
+    terms = _ct_codes(codelist)
+    with (TERMINOLOGY / f"{table}.csv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            assert terms.get(row["cdisc"]) == row["nci_code"], (table, row)
+
+
+def test_mapped_variables_exist_in_their_sdtmig_domains():
+    from cdisc.standards import load_sdtmig
+    from mappings.ae import MEDDRA_VARIABLES, load_serious_criteria
+
+    ae = load_sdtmig().domain("AE")
+    assert {v for v, _ in MEDDRA_VARIABLES} | set(load_serious_criteria().values()) <= set(ae.names)
