@@ -27,13 +27,13 @@ def compute_dates(values: pd.Series) -> pd.Series:
     [5.0, nan, nan, nan]
     """
     text = values.astype("string").str.extract(_DATE, expand=False)
-    return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").astype("datetime64[us]")
 
 
 def compute_datetimes(values: pd.Series) -> pd.Series:
     """Date and time (to the minute or second) of each value; NaT when the time is not given."""
     text = values.astype("string").str.extract(_DATETIME, expand=False)
-    return pd.to_datetime(text, format="ISO8601", errors="coerce")
+    return pd.to_datetime(text, format="ISO8601", errors="coerce").astype("datetime64[us]")
 
 
 def compute_study_days(dates: pd.Series, refs: pd.Series) -> pd.Series:

@@ -87,3 +87,12 @@ def test_lobxfl_is_last_nonmissing_result_on_or_before_first_dose():
     out = derive_lobxfl(lb, DM, dtc="LBDTC", testcd="LBTESTCD", result="LBORRES", flag="LBLOBXFL")
     # HGB: the day-1 record has no result, so the screening one is baseline; ALT: day 1 08:00 <= 09:00
     assert out["LBLOBXFL"].tolist() == ["Y", None, None, None, "Y", None]
+
+
+def test_derivations_keep_a_non_default_index_and_survive_empty_se():
+    ae = pd.DataFrame({"USUBJID": ["S1", "S2"], "AESTDTC": ["2023-01-01", "2023-01-02"]}, index=[5, 7])
+    empty_se = pd.DataFrame({"USUBJID": [], "SESTDTC": [], "SEENDTC": [], "EPOCH": []})
+    assert derive_epoch(ae, empty_se, dtc="AESTDTC")["EPOCH"].tolist() == [None, None]
+    out = derive_visit(ae, dtc="AESTDTC", visits=VISITS, dm=DM)
+    assert out.index.tolist() == [5, 7]
+    assert out.loc[5, "VISIT"] == "DAY 1" and out.loc[7, "VISIT"] is None
