@@ -212,6 +212,7 @@ def run_rule(rule: dict) -> dict:
                     "errors": [{"error": "driver", "message": f"{type(exc).__name__}: {exc}"}]}]
     return {"rule_id": rule["core_id"], "message": message,
             "executability": rule.get("executability"), "rule_type": rule.get("rule_type"),
+            "description": rule.get("description"),
             "results": [compact_result(r) for r in results if isinstance(r, dict)]}
 
 
