@@ -99,3 +99,14 @@ def test_a_reader_that_opens_theirs_opens_ours(tmp_path):
         assert list(frame.columns[:3]) == ["STUDYID", "DOMAIN", "USUBJID"]
     ours, meta = pyreadstat.read_xport(str(tmp_path / "dm.xpt"), encoding="cp1252")
     assert len(ours) == 3 and len(theirs) == 306 and meta.table_name == "DM"
+
+
+def test_header_timestamp_offsets_match_sas_written_files():
+    import re
+
+    from cdisc.xpt import HEADER_TIMESTAMPS
+    msg = PILOT.parents[1] / "cdisc" / "reference-submission" / "sdtm-msg-v2.0-cdiscpilot01"
+    stamp = re.compile(rb"^\d{2}[A-Z]{3}\d{2}:\d{2}:\d{2}:\d{2}$")
+    for path in (msg / "dm.xpt", msg / "ae.xpt", PILOT / "dm.xpt"):
+        header = path.read_bytes()[:560]
+        assert all(stamp.match(header[o:o + 16]) for o in HEADER_TIMESTAMPS), path.name
