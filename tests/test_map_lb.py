@@ -66,9 +66,11 @@ def test_unit_without_conversion_keeps_the_original_and_is_reported():
     assert [(i.code, i.where.element) for i in result.issues] == [("MAP061", "valueQuantity.code")]
 
 
-def test_coded_negative_pregnancy_test():
-    row = run(observation("hcg", code="2106-3", value_code="260385009")).rows[0]
+def test_coded_negative_pregnancy_test_with_neg_interpretation_has_no_range_indicator():
+    result = run(observation("hcg", code="2106-3", value_code="260385009", interpretation="NEG"))
+    row = result.rows[0]
     assert (row["LBTESTCD"], row["LBSPEC"], row["LBORRES"], row["LBSTRESC"]) == ("HCG", "URINE", "NEGATIVE", "NEGATIVE")
+    assert "LBNRIND" not in row and result.issues == []
 
 
 def test_other_language_text_kept_in_orres_and_reported():
