@@ -431,3 +431,66 @@ def subject_context(*, usubjid: str = "LEN-CLE-01-001", subjid: str = "001", sta
 
     return SubjectContext(usubjid, subjid, status, armcd, actarmcd, rficdtc, rfstdtc, rfendtc, rfpendtc, randdtc,
                           research_subject_key)
+
+
+# ---- eligibility (owner: eligibility) --------------------------------------------------------------
+
+CVX = "http://hl7.org/fhir/sid/cvx"
+ELIG = f"{EX}/CodeSystem/eligibility"
+
+
+def coverage(id: str = "cov1", *, patient: str = "p1", type_code: str = "FR-AMO", status: str = "active",
+             start: str | None = "2010-01-01", end: str | None = None, **extra) -> dict:
+    """A Coverage of the patient; ``type_code`` in ``EX:/CodeSystem/coverage-type`` (FR-AMO = French social security)."""
+    return _clean({
+        "resourceType": "Coverage", "id": id, "status": status,
+        "type": _concept(f"{EX}/CodeSystem/coverage-type", type_code),
+        "beneficiary": _ref("Patient", patient), "period": _period(start, end),
+    }, extra)
+
+
+def immunization(id: str = "imm1", *, patient: str = "p1", cvx: str = "03", date: str | None = "2022-12-20",
+                 status: str = "completed", **extra) -> dict:
+    """An Immunization with a CVX vaccine code (03 = MMR, live)."""
+    return _clean({"resourceType": "Immunization", "id": id, "status": status, "vaccineCode": _concept(CVX, cvx),
+                   "patient": _ref("Patient", patient), "occurrenceDateTime": date}, extra)
+
+
+def procedure(id: str = "proc1", *, patient: str = "p1", code: str = "38102005", system: str = SNOMED,
+              performed: str | None = "2022-12-01", status: str = "completed", **extra) -> dict:
+    """A Procedure (SNOMED 38102005 = cholecystectomy, a major surgery in the value set)."""
+    return _clean({"resourceType": "Procedure", "id": id, "status": status, "code": _concept(system, code),
+                   "subject": _ref("Patient", patient), "performedDateTime": performed}, extra)
+
+
+def diagnostic_report(id: str = "dr1", *, patient: str = "p1", conclusion: tuple[str, str] | None = (
+        "http://hl7.org/fhir/sid/icd-10", "L93.0"), effective: str | None = "2021-03-02", status: str = "final",
+        **extra) -> dict:
+    """A pathology DiagnosticReport (LOINC 11526-1) with ``conclusionCode`` = (system, code)."""
+    return _clean({"resourceType": "DiagnosticReport", "id": id, "status": status,
+                   "code": _concept(LOINC, "11526-1"), "subject": _ref("Patient", patient),
+                   "effectiveDateTime": effective,
+                   "conclusionCode": [_concept(*conclusion)] if conclusion else None}, extra)
+
+
+def allergy_intolerance(id: str = "al1", *, patient: str = "p1", code: str = "10432", system: str = RXNORM,
+                        recorded: str | None = "2020-01-01", **extra) -> dict:
+    """An AllergyIntolerance (RxNorm 10432 = thalidomide)."""
+    return _clean({"resourceType": "AllergyIntolerance", "id": id, "code": _concept(system, code),
+                   "patient": _ref("Patient", patient), "recordedDate": recorded}, extra)
+
+
+def elig_observation(id: str, code: str, *, patient: str = "p1", value=None, effective: str | None = "2023-01-05",
+                     system: str = ELIG, method: str | None = None, start: str | None = None, **extra) -> dict:
+    """An eligibility Observation (docs/FHIR-INPUT.md, Eligibility-specific data): ``value`` bool ->
+    valueBoolean, int -> valueInteger; ``method`` -> contraception method (valueCodeableConcept) with
+    effectivePeriod.start = ``start``."""
+    value_key = {bool: "valueBoolean", int: "valueInteger"}.get(type(value))
+    return _clean({
+        "resourceType": "Observation", "id": id, "status": "final", "code": _concept(system, code),
+        "subject": _ref("Patient", patient),
+        "effectiveDateTime": None if start else effective,
+        "effectivePeriod": _period(start, None),
+        **({value_key: value} if value_key else {}),
+        "valueCodeableConcept": _concept(f"{EX}/CodeSystem/contraception-method", method) if method else None,
+    }, extra)

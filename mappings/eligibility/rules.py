@@ -569,7 +569,7 @@ def rule_histology(params: dict, ctx: RuleContext) -> Outcome:
         bounds = ctx.bounds_of(res, "effectiveDateTime", _date_text(res, "effectiveDateTime", "effectivePeriod.start", "issued"))
         if end is not None and bounds is not None and bounds[0] > end:
             continue
-        code = next(valueset.matching_code(c) for c in res["conclusionCode"] if valueset.matches(c))
+        code = next(valueset.matching_code(c) for c in res.get("conclusionCode") if valueset.matches(c))
         return Outcome(Verdict.MET, (Evidence(res.key, f"histology {code}", _date_text(res, "effectiveDateTime", "issued")),))
     diagnoses = _conditions(ctx, valueset)
     if diagnoses:
