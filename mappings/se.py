@@ -7,7 +7,8 @@ dose (RFSTDTC: len-cdm, "First dose of lenalidomide"), and ends at the end of pa
 else the last dose RFENDTC): there is no follow-up element. The treatment element is the one of the
 actual arm (ACTARMCD); for a randomised subject not treated, of the planned arm. A subject with no
 treatment element (screen failure, not assigned, not treated) has screening only, ending at RFPENDTC.
-TAETORD is the element's position in that arm. EPOCH is derived study-wide.
+TAETORD is the element's position in that arm; EPOCH is the element's epoch in the study definition
+(the other domains derive their EPOCH from these rows).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def element_row(etcd: str, start: str | None, end: str | None, arm: Arm | None, 
                 source: str):
     element = study.element(etcd)
     row = assign(assign({}, "ETCD", etcd), "ELEMENT", element.element if element else None)
+    row = assign(row, "EPOCH", element.epoch if element else None)
     if arm is not None and etcd in arm.elements:
         row = assign(row, "TAETORD", arm.elements.index(etcd) + 1)
     issues = []

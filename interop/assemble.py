@@ -1,0 +1,154 @@
+"""Study-level assembly: gathered per-subject rows -> derived, shaped SDTM datasets (+ SUPP--, trial design).
+
+The per-domain settings (which date drives VISIT, EPOCH, --DY; the natural order behind --SEQ; baseline flags)
+live once in ``mappings/domains.yaml``; the derivations themselves are the generic ``cdisc.derive`` functions.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from cdisc import derive
+from cdisc.issues import Issue
+from cdisc.shape import Qualifier, build_supp, shape_domain, split_long_text, MAX_TEXT
+from cdisc.standards import ControlledTerminology, Sdtmig
+from mappings.study import StudyDefinition
+from mappings import trial_design
+
+MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
+
+
+@dataclass(slots=True)
+class Dataset:
+    name: str                      # "LB", "SUPPLB", "TS"
+    frame: pd.DataFrame            # shaped, SDTMIG order
+    provenance: pd.DataFrame       # USUBJID, --SEQ and hidden _src/_rule columns (empty for trial design)
+
+
+@dataclass(slots=True)
+class Assembled:
+    datasets: dict[str, Dataset] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+    qualifiers: dict[str, Qualifier] = field(default_factory=dict)
+
+
+@cache
+def load_domain_settings() -> dict:
+    with (MAPPINGS_DIR / "domains.yaml").open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@cache
+def load_qualifiers() -> dict[str, dict[str, Qualifier]]:
+    """Supplemental qualifier labels per domain from ``mappings/supp_qualifiers.csv``."""
+    table: dict[str, dict[str, Qualifier]] = {}
+    with (MAPPINGS_DIR / "supp_qualifiers.csv").open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            table.setdefault(row["domain"], {})[row["QNAM"]] = Qualifier(
+                row["QNAM"], row["QLABEL"], row.get("QORIG") or "Collected", row.get("QEVAL") or None)
+    return table
+
+
+def visit_table(study: StudyDefinition) -> list[tuple]:
+    return [(v.visitnum, v.visit, v.window[0], v.window[1]) for v in study.visits]
+
+
+def _subject_dates(frames: dict[str, pd.DataFrame], settings: dict) -> pd.DataFrame:
+    """Every date that takes part in visit derivation, so unscheduled visits number alike across domains."""
+    parts = []
+    for domain, conf in settings.items():
+        dtc = conf.get("visit")
+        if dtc and domain in frames and dtc in frames[domain].columns:
+            parts.append(pd.DataFrame({"USUBJID": frames[domain]["USUBJID"], "DTC": frames[domain][dtc]}))
+    if not parts:
+        return pd.DataFrame({"USUBJID": [], "DTC": []})
+    return pd.concat(parts, ignore_index=True)
+
+
+def derive_domain(frame: pd.DataFrame, domain: str, conf: dict, *, study: StudyDefinition, dm: pd.DataFrame,
+                  se: pd.DataFrame | None, subject_dates: pd.DataFrame) -> pd.DataFrame:
+    """Apply the study-wide derivations named in ``conf`` to one domain frame."""
+    if conf.get("visit") and conf["visit"] in frame.columns:
+        frame = derive.derive_visit(frame, dtc=conf["visit"], visits=visit_table(study), dm=dm,
+                                    subject_dates=subject_dates)
+    if conf.get("epoch") and se is not None and conf["epoch"] in frame.columns:
+        frame = derive.derive_epoch(frame, se, dtc=conf["epoch"])
+    for dtc, dy in conf.get("dy", ()):
+        if dtc in frame.columns:
+            frame = derive.derive_dy(frame, dm, dtc=dtc, dy=dy)
+    baseline = conf.get("baseline")
+    if baseline and baseline["testcd"] in frame.columns:
+        frame = derive.derive_lobxfl(frame, dm, dtc=conf["visit"], testcd=baseline["testcd"],
+                                     result=baseline["result"], flag=baseline["flag"],
+                                     by=[c for c in baseline.get("by", ()) if c in frame.columns])
+    if conf.get("seq_order") is not None:
+        frame = derive.derive_seq(frame, domain=domain, order_by=[c for c in conf["seq_order"] if c in frame.columns])
+    return frame
+
+
+def _split_long_values(frame: pd.DataFrame, spec) -> tuple[pd.DataFrame, list[Qualifier], list[Issue]]:
+    qualifiers, issues = [], []
+    for column in list(frame.columns):
+        var = spec.variable(column) if isinstance(column, str) and not column.startswith("_") else None
+        if var is None or var.is_numeric:
+            continue
+        lengths = frame[column].map(lambda v: len(v) if isinstance(v, str) else 0)
+        if len(lengths) and lengths.max() > MAX_TEXT:
+            frame, used, found = split_long_text(frame, spec, variable=column)
+            qualifiers += used
+            issues += found
+    return frame, qualifiers, issues
+
+
+def assemble(rows: dict[str, list[dict]], *, study: StudyDefinition, sdtmig: Sdtmig,
+             ct: ControlledTerminology, ti_rows: list[dict] | None = None) -> Assembled:
+    """Build every dataset of the package from the gathered rows."""
+    settings = load_domain_settings()
+    qualifier_table = load_qualifiers()
+    result = Assembled()
+    frames = {d: pd.DataFrame(r) for d, r in rows.items() if r}
+    frames = {d: f.assign(STUDYID=study.studyid) for d, f in frames.items()}
+    dm = frames.get("DM", pd.DataFrame({"USUBJID": [], "RFSTDTC": [], "RFXSTDTC": []}))
+    se = frames.get("SE")
+    subject_dates = _subject_dates(frames, settings)
+    for domain, conf in settings.items():
+        if domain not in frames:
+            continue
+        frame = derive_domain(frames[domain], domain, conf or {}, study=study, dm=dm, se=se,
+                              subject_dates=subject_dates)
+        if domain == "SE":
+            se = frame
+        spec = sdtmig.domain(domain)
+        frame, split_qualifiers, issues = _split_long_values(frame, spec)
+        result.issues += issues
+        qualifiers = {**qualifier_table.get(domain, {}), **{q.qnam: q for q in split_qualifiers}}
+        supp, supp_issues = build_supp(frame, domain=domain, qualifiers=qualifiers)
+        result.issues += supp_issues
+        result.qualifiers.update({f"{domain}.{k}": v for k, v in qualifiers.items()})
+        shaped = shape_domain(frame, spec, studyid=study.studyid)
+        result.issues += shaped.issues
+        result.datasets[domain] = Dataset(domain, shaped.frame, shaped.provenance)
+        if len(supp):
+            supp_shaped = shape_domain(supp, sdtmig.domain(f"SUPP{domain}"), studyid=study.studyid)
+            result.issues += supp_shaped.issues
+            result.datasets[f"SUPP{domain}"] = Dataset(f"SUPP{domain}", supp_shaped.frame, pd.DataFrame())
+    design = {
+        "TA": trial_design.build_ta(study),
+        "TE": trial_design.build_te(study),
+        "TV": trial_design.build_tv(study),
+        "TS": trial_design.build_ts(study, ct=ct, ct_version=ct.date),
+        "TI": ti_rows or [],
+    }
+    for name, design_rows in design.items():
+        if not design_rows:
+            continue
+        shaped = shape_domain(pd.DataFrame(design_rows), sdtmig.domain(name), studyid=study.studyid)
+        result.issues += shaped.issues
+        result.datasets[name] = Dataset(name, shaped.frame, pd.DataFrame())
+    return result

@@ -1,0 +1,261 @@
+"""``interop convert``: FHIR inputs -> a complete SDTM package, written atomically.
+
+    ingest (stream, group per patient) -> run_subject (per patient, pure; a process pool)
+    -> assemble (derive, shape, SUPP--, trial design) -> write (XPT, Dataset-JSON, define.xml, reports)
+    -> [validate] -> manifest -> swap the folder into place
+
+The package (``out/<study>/``): ``*.xpt``, ``define.xml`` + ``define2-1.xsl``, ``datasetjson/*.json``,
+``reconciliation.json`` (+ ``reconciliation.md``), ``provenance.csv``, ``issues.json``, ``outcomes/``,
+``validation/`` (with ``--validate``), ``reviewer-notes.md``, ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import hashlib
+import io
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+import orjson
+import yaml
+
+from cdisc import define as define_xml
+from cdisc.datasetjson import DatasetJsonInfo, write_dataset_json
+from cdisc.define_build import DatasetInput, build_define
+from cdisc.issues import Issue, Severity
+from cdisc.standards import load_ct, load_sdtmig
+from cdisc.xpt import write_xpt
+from interop import __version__
+from interop.assemble import Assembled, assemble
+from interop.normalize.inputs import open_inputs
+from interop.normalize.record import SubjectRecord
+from interop.package import atomic_folder, sha256_file, write_manifest
+from interop.reconcile import build_reconciliation
+from interop.subject_run import SubjectOutput, run_subject
+from mappings.study import StudyDefinition, load_study
+
+MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
+SPONSOR_CODELIST_VARIABLES = frozenset({"ARMCD", "ARM", "ACTARMCD", "ACTARM", "ETCD", "ELEMENT", "IETESTCD",
+                                        "VISIT", "QSTESTCD", "QSTEST", "QSCAT", "QNAM"})
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertOptions:
+    inputs: tuple[Path, ...]
+    study: str
+    out: Path
+    created: datetime | None = None        # XPT header / define.xml CreationDateTime; else from the data
+    workers: int = 1
+    validate: bool = False
+    run_core: bool = True
+    meddra: Path | None = None
+
+
+@dataclass(slots=True)
+class ConvertResult:
+    out: Path
+    rows: dict[str, int] = field(default_factory=dict)
+    reconciliation: dict = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+    subjects: Counter = field(default_factory=Counter)
+    validation: object | None = None
+
+    @property
+    def worst(self) -> Severity | None:
+        ranked = [i.severity for i in self.issues]
+        return max(ranked, key=lambda s: s.rank) if ranked else None
+
+
+@dataclass(slots=True)
+class Gathered:
+    """Everything the per-patient step produced, gathered in patient-key order."""
+
+    rows: dict[str, list[dict]] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+    mapped: dict[str, Counter] = field(default_factory=dict)
+    evidence: set[str] = field(default_factory=set)
+    unmapped: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    subjects: Counter = field(default_factory=Counter)
+    outputs: list[SubjectOutput] = field(default_factory=list)
+
+    def add(self, output: SubjectOutput) -> None:
+        for domain, rows in output.rows.items():
+            self.rows.setdefault(domain, []).extend(rows)
+        self.issues.extend(output.issues)
+        self.mapped.update(output.mapped)
+        self.evidence.update(output.evidence)
+        self.unmapped.update(output.unmapped)
+        self.sources.update(output.sources)
+        self.subjects[output.status] += 1
+        output.rows = {}
+        self.outputs.append(output)
+
+
+def _run_one(args: tuple[SubjectRecord, str]) -> SubjectOutput:
+    record, study_key = args
+    return run_subject(record, study=load_study(study_key))
+
+
+def map_subjects(records: Iterator[SubjectRecord], *, study: StudyDefinition, workers: int,
+                 on_subject: Callable[[], None] | None = None) -> Iterator[SubjectOutput]:
+    """Run :func:`run_subject` over the records, in input order (so output is the same for any ``workers``)."""
+    if workers <= 1:
+        for record in records:
+            yield run_subject(record, study=study)
+            if on_subject:
+                on_subject()
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for output in pool.map(_run_one, ((r, study.key) for r in records), chunksize=4):
+            yield output
+            if on_subject:
+                on_subject()
+
+
+@cache
+def load_origins() -> dict:
+    with (MAPPINGS_DIR / "origins.yaml").open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def origin_rule(dataset: str, variable: str) -> tuple[define_xml.Origin, str | None]:
+    """define.xml Origin and MethodOID of a variable, from ``mappings/origins.yaml`` (first match wins)."""
+    for rule in load_origins()["rules"]:
+        if fnmatch.fnmatchcase(f"{dataset}.{variable}", rule["match"]):
+            return define_xml.Origin(rule["type"], rule.get("source")), rule.get("method")
+    return define_xml.Origin("Collected", "Investigator"), None
+
+
+def compute_created(options: ConvertOptions, gathered: Gathered) -> datetime:
+    """The package timestamp: the option, else the latest complete date in the data (never the clock)."""
+    if options.created is not None:
+        return options.created.replace(microsecond=0, tzinfo=None)
+    latest = "1970-01-01"
+    for rows in gathered.rows.values():
+        for row in rows:
+            for key, value in row.items():
+                if key.endswith("DTC") and isinstance(value, str) and len(value) >= 10 and value[:10] > latest:
+                    latest = value[:10]
+    return datetime.fromisoformat(latest + "T00:00:00")
+
+
+def write_provenance(assembled: Assembled, sources: dict[str, str], path: Path) -> None:
+    """provenance.csv: dataset, USUBJID, --SEQ, the source resources (pinned by version or hash), the rule."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["dataset", "usubjid", "seq", "sources", "rule"])
+    for name in sorted(assembled.datasets):
+        prov = assembled.datasets[name].provenance
+        if prov is None or prov.empty or "_src" not in prov.columns:
+            continue
+        seq_col = f"{name}SEQ" if f"{name}SEQ" in prov.columns else None
+        for row in prov.itertuples(index=False):
+            data = row._asdict()
+            keys = data.get("_src") or ()
+            pinned = ";".join(f"{k}@{sources.get(k, '')}" for k in keys)
+            seq = data.get(seq_col) if seq_col else ""
+            seq = int(seq) if isinstance(seq, float) and seq == seq else seq
+            writer.writerow([name, data.get("USUBJID"), seq, pinned, data.get("_rule") or ""])
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def write_issues(issues: list[Issue], path: Path) -> None:
+    items = sorted((i.to_dict() for i in issues), key=lambda d: (d["code"], orjson.dumps(d["where"], option=orjson.OPT_SORT_KEYS), d["message"]))
+    path.write_bytes(orjson.dumps(items, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def write_datasets(assembled: Assembled, folder: Path, *, created: datetime, study: StudyDefinition) -> list[Issue]:
+    """Every dataset as XPT v5 and Dataset-JSON 1.1, from the same shaped frames."""
+    sdtmig = load_sdtmig()
+    issues: list[Issue] = []
+    (folder / "datasetjson").mkdir(exist_ok=True)
+    info = DatasetJsonInfo(created=created, study_oid=study_oid(study), metadata_version_oid=f"MDV.{study_oid(study)}",
+                           originator="fhir2cdisc")
+    for name in sorted(assembled.datasets):
+        dataset = assembled.datasets[name]
+        spec = sdtmig.domain(name)
+        issues += write_xpt(dataset.frame, folder / f"{name.lower()}.xpt", spec=spec, created=created)
+        issues += write_dataset_json(dataset.frame, folder / "datasetjson" / f"{name.lower()}.json", spec=spec,
+                                     info=info)
+    return issues
+
+
+def study_oid(study: StudyDefinition) -> str:
+    return f"STDY.{study.studyid}"
+
+
+def build_define_document(assembled: Assembled, study: StudyDefinition, *, created: datetime):
+    sdtmig = load_sdtmig()
+    origins = load_origins()
+    written = [DatasetInput(name, ds.frame, sdtmig.domain(name)) for name, ds in assembled.datasets.items()]
+    used_methods = {origin_rule(ds.name, column)[1] for ds in written for column in ds.frame.columns}
+    methods = [define_xml.Method(oid, m["name"], m["type"], m["description"])
+               for oid, m in sorted(origins["methods"].items()) if oid in used_methods]
+    comments = [define_xml.Comment(f"COM.ASSUMPTION.{i}", f"{a.where}: {a.text}")
+                for i, a in enumerate(study.assumptions, start=1)]
+    return build_define(written, ct=load_ct(), origin_rule=origin_rule, study_oid=study_oid(study),
+                        study_name=study.studyid, study_description=study.title, protocol_name=study.studyid,
+                        creation_datetime=created.isoformat(timespec="seconds"), tool_version=__version__,
+                        methods=methods, comments=comments, sponsor_codelist_variables=SPONSOR_CODELIST_VARIABLES,
+                        dataset_comments={"TS": "COM.ASSUMPTION.1"} if comments else None)
+
+
+def input_files(paths: tuple[Path, ...]) -> list[dict]:
+    files = []
+    for root in paths:
+        candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in candidates:
+            files.append({"path": path.as_posix(), "sha256": sha256_file(path), "bytes": path.stat().st_size})
+    return files
+
+
+def convert(options: ConvertOptions, *, on_subject: Callable[[], None] | None = None,
+            on_stage: Callable[[str], None] | None = None) -> ConvertResult:
+    """Convert FHIR inputs into the SDTM package at ``options.out`` (written atomically)."""
+    stage = on_stage or (lambda _name: None)
+    study = load_study(options.study)
+    sdtmig, ct = load_sdtmig(), load_ct()
+    gathered = Gathered()
+    stage("reading and mapping")
+    with open_inputs(list(options.inputs), timezone=study.timezone) as ingest:
+        for output in map_subjects(ingest.subjects(), study=study, workers=options.workers, on_subject=on_subject):
+            gathered.add(output)
+        inventory = list(ingest.inventory)
+        ingest_issues = list(ingest.issues)
+    stage("deriving and shaping")
+    from mappings.ti import build_ti
+    assembled = assemble(gathered.rows, study=study, sdtmig=sdtmig, ct=ct, ti_rows=build_ti(study))
+    created = compute_created(options, gathered)
+    reconciliation = build_reconciliation(inventory, mapped=gathered.mapped, evidence=gathered.evidence,
+                                          unmapped=gathered.unmapped)
+    result = ConvertResult(out=options.out, reconciliation=reconciliation, subjects=gathered.subjects,
+                           rows={name: len(ds.frame) for name, ds in sorted(assembled.datasets.items())})
+    result.issues = ingest_issues + gathered.issues + assembled.issues
+    stage("writing the package")
+    with atomic_folder(options.out) as folder:
+        result.issues += write_datasets(assembled, folder, created=created, study=study)
+        define_path, define_errors = define_xml.write_define(build_define_document(assembled, study, created=created),
+                                                             folder)
+        if define_errors:
+            from cdisc.codes import DEF001
+            from cdisc.issues import issue as make_issue
+            result.issues += [make_issue(DEF001, e) for e in define_errors]
+        write_provenance(assembled, gathered.sources, folder / "provenance.csv")
+        (folder / "reconciliation.json").write_bytes(orjson.dumps(reconciliation, option=orjson.OPT_INDENT_2) + b"\n")
+        write_issues(result.issues, folder / "issues.json")
+        write_manifest(folder, extra={
+            "tool": {"name": "fhir2cdisc", "version": __version__},
+            "standards": {"SDTMIG": sdtmig.version, "SDTM CT": ct.date},
+            "study": study.key, "created": created.isoformat(timespec="seconds"),
+            "inputs": input_files(options.inputs),
+        })
+    return result
