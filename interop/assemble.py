@@ -15,11 +15,15 @@ import pandas as pd
 import yaml
 
 from cdisc import derive
-from cdisc.issues import Issue
+from cdisc.issues import Issue, Location, issue
 from cdisc.shape import Qualifier, build_supp, shape_domain, split_long_text, MAX_TEXT
 from cdisc.standards import ControlledTerminology, Sdtmig
 from mappings.study import StudyDefinition
 from mappings import trial_design
+from mappings.codes import MAP_CODING_BY_PRECEDENT
+
+MEDDRA_VARIABLES = ("AEDECOD", "AEPTCD", "AELLT", "AELLTCD", "AEHLT", "AEHLTCD", "AEHLGT", "AEHLGTCD",
+                    "AEBODSYS", "AEBDSYCD", "AESOC", "AESOCCD")
 
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
 
@@ -71,11 +75,53 @@ def _subject_dates(frames: dict[str, pd.DataFrame], settings: dict) -> pd.DataFr
     return pd.concat(parts, ignore_index=True)
 
 
+def visit_reference(dm: pd.DataFrame, study: StudyDefinition) -> pd.DataFrame:
+    """DM with RFSTDTC for visit windows: subjects never dosed (screen failures) get a surrogate so that their
+    consent date falls on the first scheduled visit's target day (their records are screening-visit records).
+
+    >>> from mappings.study import load_study
+    >>> dm = pd.DataFrame({"USUBJID": ["A", "B"], "RFSTDTC": ["2023-01-20", None], "RFICDTC": ["2023-01-02", "2023-03-01"]})
+    >>> visit_reference(dm, load_study("len-cdm"))["RFSTDTC"].tolist()
+    ['2023-01-20', '2023-03-15']
+    """
+    first_day = study.visits[0].day
+    out = dm.copy()
+    if "RFICDTC" not in out.columns:
+        return out
+    consent = derive.compute_dates(out["RFICDTC"])
+    surrogate = (consent - pd.to_timedelta(first_day, unit="D")).dt.strftime("%Y-%m-%d")
+    missing = out["RFSTDTC"].isna() if "RFSTDTC" in out.columns else pd.Series(True, index=out.index)
+    out["RFSTDTC"] = out.get("RFSTDTC", pd.Series(None, index=out.index)).where(~missing, surrogate.where(consent.notna(), None))
+    return out
+
+
+def derive_coding_by_precedent(ae: pd.DataFrame, *, variables: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
+    """Fill the dictionary variables of uncoded AEs from coded AEs of the study with the same verbatim term
+    (case-insensitive): a sponsor's usual "previously coded terms" step. Returns the frame and how many rows were filled.
+
+    >>> ae = pd.DataFrame({"AETERM": ["Rash", "rash", "Fever"], "AEDECOD": ["Rash", None, None]})
+    >>> derive_coding_by_precedent(ae, variables=("AEDECOD",))[0]["AEDECOD"].tolist()
+    ['Rash', 'Rash', None]
+    """
+    present = [v for v in variables if v in ae.columns]
+    if "AETERM" not in ae.columns or "AEDECOD" not in present:
+        return ae, 0
+    key = ae["AETERM"].astype("string").str.strip().str.casefold()
+    coded = ae[ae["AEDECOD"].notna()].assign(_key=key).drop_duplicates("_key").set_index("_key")[present]
+    todo = ae["AEDECOD"].isna() & key.isin(coded.index)
+    out = ae.copy()
+    for variable in present:
+        out.loc[todo, variable] = key[todo].map(coded[variable]).to_numpy()
+    if "_rule" in out.columns:
+        out.loc[todo, "_rule"] = out.loc[todo, "_rule"].astype("string") + "+coding-by-precedent"
+    return out, int(todo.sum())
+
+
 def derive_domain(frame: pd.DataFrame, domain: str, conf: dict, *, study: StudyDefinition, dm: pd.DataFrame,
-                  se: pd.DataFrame | None, subject_dates: pd.DataFrame) -> pd.DataFrame:
+                  se: pd.DataFrame | None, subject_dates: pd.DataFrame, visit_dm: pd.DataFrame) -> pd.DataFrame:
     """Apply the study-wide derivations named in ``conf`` to one domain frame."""
     if conf.get("visit") and conf["visit"] in frame.columns:
-        frame = derive.derive_visit(frame, dtc=conf["visit"], visits=visit_table(study), dm=dm,
+        frame = derive.derive_visit(frame, dtc=conf["visit"], visits=visit_table(study), dm=visit_dm,
                                     subject_dates=subject_dates)
     if conf.get("epoch") and se is not None and conf["epoch"] in frame.columns:
         frame = derive.derive_epoch(frame, se, dtc=conf["epoch"])
@@ -115,13 +161,20 @@ def assemble(rows: dict[str, list[dict]], *, study: StudyDefinition, sdtmig: Sdt
     frames = {d: pd.DataFrame(r) for d, r in rows.items() if r}
     frames = {d: f.assign(STUDYID=study.studyid) for d, f in frames.items()}
     dm = frames.get("DM", pd.DataFrame({"USUBJID": [], "RFSTDTC": [], "RFXSTDTC": []}))
+    visit_dm = visit_reference(dm, study)
     se = frames.get("SE")
+    if "AE" in frames:
+        frames["AE"], filled = derive_coding_by_precedent(frames["AE"], variables=MEDDRA_VARIABLES)
+        if filled:
+            result.issues.append(issue(MAP_CODING_BY_PRECEDENT,
+                                       f"{filled} uncoded adverse events coded from coded events with the same verbatim term",
+                                       Location(dataset="AE", variable="AEDECOD")))
     subject_dates = _subject_dates(frames, settings)
     for domain, conf in settings.items():
         if domain not in frames:
             continue
         frame = derive_domain(frames[domain], domain, conf or {}, study=study, dm=dm, se=se,
-                              subject_dates=subject_dates)
+                              subject_dates=subject_dates, visit_dm=visit_dm)
         if domain == "SE":
             se = frame
         spec = sdtmig.domain(domain)

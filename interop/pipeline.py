@@ -36,6 +36,7 @@ from cdisc.xpt import write_xpt
 from interop import __version__
 from interop.assemble import Assembled, assemble
 from interop.normalize.inputs import open_inputs
+from interop.normalize.pseudonym import compute_pseudonym, load_pseudonym_key
 from interop.normalize.record import SubjectRecord
 from interop.package import atomic_folder, sha256_file, write_manifest
 from interop.reconcile import build_reconciliation
@@ -56,7 +57,8 @@ class ConvertOptions:
     workers: int = 1
     validate: bool = False
     run_core: bool = True
-    meddra: Path | None = None
+    meddra: Path | None = None              # MedDRA ASCII distribution folder (licensed; the user's own)
+    pseudonym_key_file: Path | None = None  # secret for keyed pseudonyms (else $FHIR2CDISC_PSEUDONYM_KEY)
 
 
 @dataclass(slots=True)
@@ -100,22 +102,33 @@ class Gathered:
         self.outputs.append(output)
 
 
-def _run_one(args: tuple[SubjectRecord, str]) -> SubjectOutput:
-    record, study_key = args
-    return run_subject(record, study=load_study(study_key))
+def _run_one(args: tuple[SubjectRecord, str, str | None, str | None]) -> SubjectOutput:
+    record, study_key, fallback, meddra = args
+    return run_subject(record, study=load_study(study_key), subjid_fallback=fallback, meddra=meddra)
+
+
+def subject_pseudonyms(key) -> Callable[[SubjectRecord], str | None]:
+    """SUBJID fallback for patients without an enrolment identifier: a keyed pseudonym, if a key is set."""
+    if key is None:
+        return lambda _record: None
+    return lambda record: compute_pseudonym(record.key, key)
 
 
 def map_subjects(records: Iterator[SubjectRecord], *, study: StudyDefinition, workers: int,
-                 on_subject: Callable[[], None] | None = None) -> Iterator[SubjectOutput]:
+                 on_subject: Callable[[], None] | None = None, pseudonym_key=None,
+                 meddra: Path | None = None) -> Iterator[SubjectOutput]:
     """Run :func:`run_subject` over the records, in input order (so output is the same for any ``workers``)."""
+    fallback = subject_pseudonyms(pseudonym_key)
+    meddra_folder = str(meddra) if meddra else None
     if workers <= 1:
         for record in records:
-            yield run_subject(record, study=study)
+            yield run_subject(record, study=study, subjid_fallback=fallback(record), meddra=meddra_folder)
             if on_subject:
                 on_subject()
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for output in pool.map(_run_one, ((r, study.key) for r in records), chunksize=4):
+        jobs = ((r, study.key, fallback(r), meddra_folder) for r in records)
+        for output in pool.map(_run_one, jobs, chunksize=4):
             yield output
             if on_subject:
                 on_subject()
@@ -174,7 +187,11 @@ def write_issues(issues: list[Issue], path: Path) -> None:
 
 
 def write_datasets(assembled: Assembled, folder: Path, *, created: datetime, study: StudyDefinition) -> list[Issue]:
-    """Every dataset as XPT v5 and Dataset-JSON 1.1, from the same shaped frames."""
+    """Every dataset as XPT v5 and Dataset-JSON 1.1, from the same shaped frames.
+
+    A dataset the XPT writer refuses is written in neither format and removed from ``assembled`` (so define.xml
+    describes exactly the files written); its errors are returned.
+    """
     sdtmig = load_sdtmig()
     issues: list[Issue] = []
     (folder / "datasetjson").mkdir(exist_ok=True)
@@ -183,7 +200,11 @@ def write_datasets(assembled: Assembled, folder: Path, *, created: datetime, stu
     for name in sorted(assembled.datasets):
         dataset = assembled.datasets[name]
         spec = sdtmig.domain(name)
-        issues += write_xpt(dataset.frame, folder / f"{name.lower()}.xpt", spec=spec, created=created)
+        written = write_xpt(dataset.frame, folder / f"{name.lower()}.xpt", spec=spec, created=created)
+        issues += written
+        if any(i.severity is Severity.ERROR for i in written):
+            del assembled.datasets[name]  # the same frame must not exist in one format only
+            continue
         issues += write_dataset_json(dataset.frame, folder / "datasetjson" / f"{name.lower()}.json", spec=spec,
                                      info=info)
     return issues
@@ -209,6 +230,17 @@ def build_define_document(assembled: Assembled, study: StudyDefinition, *, creat
                         dataset_comments={"TS": "COM.ASSUMPTION.1"} if comments else None)
 
 
+def optional_pseudonym_key(file: Path | None):
+    """The pseudonym key from the file or the environment; None when neither is configured."""
+    import os as _os
+
+    from interop.normalize.pseudonym import DEFAULT_ENV
+
+    if file is None and not _os.environ.get(DEFAULT_ENV):
+        return None
+    return load_pseudonym_key(file=file)
+
+
 def input_files(paths: tuple[Path, ...]) -> list[dict]:
     files = []
     for root in paths:
@@ -226,8 +258,14 @@ def convert(options: ConvertOptions, *, on_subject: Callable[[], None] | None = 
     sdtmig, ct = load_sdtmig(), load_ct()
     gathered = Gathered()
     stage("reading and mapping")
+    pseudonym_key = optional_pseudonym_key(options.pseudonym_key_file)
+    meddra_issues = []
+    if options.meddra is not None:
+        from interop.subject_run import load_dictionary
+        _dictionary, meddra_issues = load_dictionary(str(options.meddra))
     with open_inputs(list(options.inputs), timezone=study.timezone) as ingest:
-        for output in map_subjects(ingest.subjects(), study=study, workers=options.workers, on_subject=on_subject):
+        for output in map_subjects(ingest.subjects(), study=study, workers=options.workers, on_subject=on_subject,
+                                   pseudonym_key=pseudonym_key, meddra=options.meddra):
             gathered.add(output)
         inventory = list(ingest.inventory)
         ingest_issues = list(ingest.issues)
@@ -239,7 +277,7 @@ def convert(options: ConvertOptions, *, on_subject: Callable[[], None] | None = 
                                           unmapped=gathered.unmapped)
     result = ConvertResult(out=options.out, reconciliation=reconciliation, subjects=gathered.subjects,
                            rows={name: len(ds.frame) for name, ds in sorted(assembled.datasets.items())})
-    result.issues = ingest_issues + gathered.issues + assembled.issues
+    result.issues = meddra_issues + ingest_issues + gathered.issues + assembled.issues
     stage("writing the package")
     with atomic_folder(options.out) as folder:
         result.issues += write_datasets(assembled, folder, created=created, study=study)

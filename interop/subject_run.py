@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from cdisc.issues import Issue
 from interop.normalize.record import SubjectRecord
@@ -30,13 +31,25 @@ class SubjectOutput:
     subject: SubjectContext | None = None
 
 
-def _mappers():
+def _mappers(meddra):
     # imported here so that a worker process pays the import once, and to keep module import cheap
+    from functools import partial
+
     from mappings import ae, cm, dm, ds, ex, ie, lb, mh, qs, se, sv, vs
 
     return (("DM", dm.map_dm), ("DS", ds.map_ds), ("SV", sv.map_sv), ("SE", se.map_se), ("EX", ex.map_ex),
-            ("CM", cm.map_cm), ("AE", ae.map_ae), ("LB", lb.map_lb), ("VS", vs.map_vs), ("MH", mh.map_mh),
-            ("QS", qs.map_qs), ("IE", ie.map_ie))
+            ("CM", cm.map_cm), ("AE", partial(ae.map_ae, meddra=meddra)), ("LB", lb.map_lb), ("VS", vs.map_vs),
+            ("MH", partial(mh.map_mh, meddra=meddra)), ("QS", qs.map_qs), ("IE", ie.map_ie))
+
+
+@lru_cache(maxsize=4)
+def load_dictionary(folder: str | None):
+    """The user's MedDRA ASCII distribution (loaded once per process), or None."""
+    if folder is None:
+        return None, []
+    from mappings.meddra import load_meddra
+
+    return load_meddra(folder)
 
 
 def _source_pin(record: SubjectRecord) -> dict[str, str]:
@@ -60,8 +73,12 @@ def _merge(out: SubjectOutput, result: MapResult, usubjid: str) -> None:
         out.unmapped.setdefault(key, reason)
 
 
-def run_subject(record: SubjectRecord, *, study: StudyDefinition, subjid_fallback: str | None = None) -> SubjectOutput:
-    """Map one patient's record into rows of every domain, with the fate of each of its resources."""
+def run_subject(record: SubjectRecord, *, study: StudyDefinition, subjid_fallback: str | None = None,
+                meddra: str | None = None) -> SubjectOutput:
+    """Map one patient's record into rows of every domain, with the fate of each of its resources.
+
+    ``meddra`` is the folder of a MedDRA ASCII distribution to code adverse events and history with.
+    """
     from mappings.subject import derive_subject_context
 
     subject, issues = derive_subject_context(record, study=study, subjid_fallback=subjid_fallback)
@@ -74,7 +91,8 @@ def run_subject(record: SubjectRecord, *, study: StudyDefinition, subjid_fallbac
         for resource in record.all_resources():
             out.unmapped[resource.key] = reason
         return out
-    for _domain, mapper in _mappers():
+    dictionary, _dictionary_issues = load_dictionary(meddra)
+    for _domain, mapper in _mappers(dictionary):
         _merge(out, mapper(record, study=study, subject=subject), subject.usubjid)
     for resource in record.all_resources():
         if resource.key not in out.mapped and resource.key not in out.evidence and resource.key not in out.unmapped:

@@ -111,6 +111,12 @@ MAP085 = declare("MAP085", "no informed consent date: medical history split by f
                  Severity.WARNING, "send a research Consent with dateTime")
 
 
+# ---- MAP040-049: study-level steps (interop/assemble.py) ---------------------------------------------
+MAP040 = declare("MAP040", "adverse events coded by precedent: same verbatim term as a coded event of the study",
+                 Severity.INFO, "pass --meddra with the sponsor's MedDRA distribution to code every event")
+MAP_CODING_BY_PRECEDENT = MAP040
+
+
 # ---- DTC: dates ---------------------------------------------------------------------------------------
 DTC001 = declare("DTC001", "value is not an ISO 8601 date/time: not mapped", Severity.WARNING,
                  "send YYYY[-MM[-DD[Thh:mm[:ss]]]]; partial dates are fine")
