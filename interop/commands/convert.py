@@ -70,6 +70,12 @@ def convert_command(
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes for per-patient mapping.")] = 1,
     created: Annotated[Optional[datetime], typer.Option(
         "--created", help="Package timestamp (XPT headers, define.xml). Default: the latest date in the data.")] = None,
+    meddra: Annotated[Optional[Path], typer.Option(
+        "--meddra", help="Folder of the sponsor's MedDRA ASCII distribution, to code adverse events.",
+        exists=True, file_okay=False)] = None,
+    pseudonym_key_file: Annotated[Optional[Path], typer.Option(
+        "--pseudonym-key-file", help="Secret for keyed pseudonyms of patients without an enrolment id "
+                                     "(else $FHIR2CDISC_PSEUDONYM_KEY).", exists=True, dir_okay=False)] = None,
     output_format: Annotated[OutputFormat, typer.Option("--format", help="human or json (for integrators).")] = OutputFormat.human,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on issues at or above this severity.")] = FailOn.error,
 ) -> None:
@@ -80,7 +86,7 @@ def convert_command(
     from interop.pipeline import ConvertOptions, convert
 
     options = ConvertOptions(tuple(inputs), study, out, created=created, workers=workers, validate=validate,
-                             run_core=core)
+                             run_core=core, meddra=meddra, pseudonym_key_file=pseudonym_key_file)
     console = Console(stderr=True)
     try:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
