@@ -132,7 +132,7 @@ def compute_visit_dates(plan: PatientPlan, study: StudyDefinition, day1: date, r
             when = day1
         else:
             when = day1 + timedelta(days=visit.day - 1 + rng.randint(-3, 3))
-        if stop and when > stop:
+        if (stop and when > stop) or (plan.data_cutoff and when > plan.data_cutoff):
             continue
         out.append((visit, when, visit.visit.title()))
     if plan.unscheduled_day:
@@ -200,27 +200,26 @@ def race_extensions(ctx: Ctx) -> list[dict]:
     ]
 
 
-def build_consent(ctx: Ctx) -> dict | None:
-    if ctx.plan.consent == "none":
-        return None
+def build_consent(ctx: Ctx) -> dict:
+    """Informed consent; a patient who declined (pre-screened only) has a ``rejected`` Consent."""
     codes = fhir_codes()
     system, code = codes["consent_category"].split("|")
     consent = ctx.new(
-        "Consent", status="active",
+        "Consent", status="rejected" if ctx.plan.consent == "none" else "active",
         scope=concept(coding(codes["consent_scope"], "research")),
         category=[concept(coding(system, code))],
         patient=ctx.subject(),
         organization=[ctx.shared("Organization")],
         policy=[{"uri": ex(f"study/{ctx.study.research_study_value}/consent")}],
     )
-    if ctx.plan.consent == "signed":
+    if ctx.plan.consent in ("signed", "none"):
         consent["dateTime"] = ctx.when(ctx.plan.screen_date - timedelta(days=ctx.rng.randint(0, 3)), 8, 30)
     return consent
 
 
 def build_research_subject(ctx: Ctx, consent: dict | None, end: date | None) -> dict | None:
     plan = ctx.plan
-    if consent is None:
+    if plan.consent == "none":
         return None
     body: dict = {
         "identifier": [{"system": ctx.study.subject_identifier_system, "value": plan.subjid}],
@@ -391,7 +390,9 @@ def lab_observation(ctx: Ctx, test: LabTest, si_value: float | None, when: str, 
         rr["low"] = {"value": low, "unit": unit}
     if high is not None:
         rr["high"] = {"value": high, "unit": unit}
-    body["interpretation"] = [concept(coding(codes["interpretation"], interpretation(value, low, high)))]
+    flag = interpretation(value, low, high)
+    if flag != "N" or ctx.plan.lab_units == "conventional":     # many lab systems send a flag only when abnormal
+        body["interpretation"] = [concept(coding(codes["interpretation"], flag))]
     body["referenceRange"] = [rr]
     return ctx.new("Observation", **body)
 
@@ -417,7 +418,7 @@ def lab_loinc(cat: Catalog, lbtestcd: str, lbspec: str) -> str:
 # Lab panels drawn at each visit (kept lean so fhir_samples/ stays under 20 MB; "None" = unscheduled visits)
 PANELS_BY_VISIT = {
     "SCREENING": ("CBC", "LIVER", "RENAL", "MUSCLE"),
-    "WEEK 12": ("CBC", "LIVER", "MUSCLE"), "WEEK 24": ("CBC", "LIVER", "RENAL", "MUSCLE"), None: ("CBC",),
+    "WEEK 12": ("CBC", "MUSCLE"), "WEEK 24": ("CBC", "LIVER", "MUSCLE"), None: ("CBC",),
 }
 
 
@@ -434,7 +435,7 @@ def build_labs(ctx: Ctx, visit: Visit | None, day: date, encounter: dict, first_
         if first_visit and test.lbtestcd in plan.lab_values:
             value = plan.lab_values[test.lbtestcd]
         not_done = (first_visit and plan.plt_not_done and test.lbtestcd == "PLAT") or (
-            plan.lab_not_done and name == "WEEK 12" and test.lbtestcd == "ALT")
+            plan.lab_not_done and name == "WEEK 12" and test.lbtestcd == "HGB")
         lab_observation(ctx, test, None if not_done else value, when, encounter, conventional)
     if first_visit:
         build_screening_serology(ctx, when, encounter)
@@ -464,6 +465,9 @@ def vital(ctx: Ctx, testcd: str, value: float, when: str, encounter: dict) -> di
                    encounter=ref(encounter), effectiveDateTime=when, valueQuantity=quantity(value, row["ucum"]))
 
 
+VITALS_VISITS = ("SCREENING", "WEEK 12", "WEEK 24")
+
+
 def build_vitals(ctx: Ctx, day: date, encounter: dict, screening: bool, body: dict) -> None:
     codes, rng = fhir_codes(), ctx.rng
     when = ctx.when(day, 8, 40)
@@ -481,11 +485,7 @@ def build_vitals(ctx: Ctx, day: date, encounter: dict, screening: bool, body: di
     if not screening:
         return
     vital(ctx, "WEIGHT", weight, when, encounter)
-    if screening:
-        vital(ctx, "PULSE", rng.randint(58, 96), when, encounter)
-        vital(ctx, "HEIGHT", body["height"], when, encounter)
-        vital(ctx, "TEMP", round(rng.uniform(36.2, 37.2), 1), when, encounter)
-        vital(ctx, "BMI", round(weight / (body["height"] / 100) ** 2, 1), when, encounter)
+    vital(ctx, "HEIGHT", body["height"], when, encounter)
 
 
 # ---- eligibility-specific data (docs/FHIR-INPUT.md, "Eligibility-specific data") -------------------------
@@ -610,7 +610,6 @@ def build_questionnaire_response(ctx: Ctx, instrument: InstrumentDef, activity: 
     items = [{"linkId": link, **({"answer": [a]} if link not in skipped else {})} for link, a in answers.items()]
     return ctx.new("QuestionnaireResponse", questionnaire=f"{instrument.canonical}|{instrument.version}",
                    status="completed", subject=ctx.subject(), encounter=ref(encounter), authored=authored,
-                   author={"display": "Investigator" if instrument.evaluator == "INVESTIGATOR" else "Patient"},
                    item=items)
 
 
@@ -667,10 +666,13 @@ def medication_concept(ctx: Ctx, drug: str) -> dict:
     return concept(coding(RXNORM, ctx.cat.rxnorm(drug), drug), text=drug)
 
 
+def route_concept(ctx: Ctx, route: str) -> dict:
+    return concept(coding(*ctx.cat.route(route)))
+
+
 def dose_block(ctx: Ctx, dose: float, route: str, frequency: int, period: int, unit: str) -> dict:
-    codes = fhir_codes()
     return {"timing": {"repeat": {"frequency": frequency, "period": period, "periodUnit": unit}},
-            "route": concept(coding(SNOMED, codes["routes"][route])),
+            "route": route_concept(ctx, route),
             "doseAndRate": [{"doseQuantity": quantity(dose, "mg")}]}
 
 
@@ -712,31 +714,29 @@ def build_background_medications(ctx: Ctx) -> None:
                         5 if drug == "warfarin" else 1000, (1, 1, "d"))
 
 
-def build_study_drug(ctx: Ctx, visits: list[tuple[Visit | None, date, str]], end: date) -> None:
-    """MedicationRequest at day 1 and one MedicationAdministration per interval between visits."""
+def build_study_drug(ctx: Ctx, end: date, ongoing: bool) -> None:
+    """MedicationRequest at day 1 and one MedicationAdministration for the constant-dose period (FHIR-INPUT:
+    one record per constant-dosing interval)."""
     plan = ctx.plan
     product = ctx.study.product_for_arm(plan.arm)
-    weekly = product.frequency == "QS"
     med_ref = ctx.shared("MedicationMTX" if product.name == "methotrexate" else "Medication")
     dose = product.dose
-    request = ctx.new("MedicationRequest", status="completed" if plan.discontinue is None else "stopped", intent="order",
+    status = "active" if ongoing else ("completed" if plan.discontinue is None else "stopped")
+    request = ctx.new("MedicationRequest", status=status, intent="order",
                       medicationReference=med_ref, subject=ctx.subject(), authoredOn=ctx.when(ctx.day1, 9, 10),
-                      dosageInstruction=[dose_block(ctx, dose, product.route, 1, 1, "wk" if weekly else "d")],
+                      dosageInstruction=[dose_block(ctx, dose, product.route, *ctx.cat.timing(product.frequency))],
                       dispenseRequest={"validityPeriod": {"start": ctx.day1.isoformat(), "end": end.isoformat()}})
     supportive = "aspirin" if product.name == "lenalidomide" and ctx.study.key == "len-cle" else (
         "folic acid" if product.name == "methotrexate" else None)
     if supportive:
         build_statement(ctx, supportive, ctx.day1.isoformat(), 100 if supportive == "aspirin" else 5,
-                        (1, 1, "d" if supportive == "aspirin" else "wk"), end=end.isoformat())
+                        (1, 1, "d" if supportive == "aspirin" else "wk"), end=None if ongoing else end.isoformat())
     if plan.only_request:
         return
-    dates = [d for v, d, _ in visits if d >= ctx.day1] + [end]
-    starts = sorted(set(dates))
-    for a, b in zip(starts, starts[1:]):
-        ctx.new("MedicationAdministration", status="completed", medicationReference=med_ref, subject=ctx.subject(),
-                effectivePeriod={"start": ctx.when(a, 9, 30), "end": ctx.when(b, 9, 0)}, request=ref(request),
-                dosage={"route": concept(coding(SNOMED, fhir_codes()["routes"][product.route])),
-                        "dose": quantity(dose, "mg")})
+    period = {"start": ctx.when(ctx.day1, 9, 30), **({} if ongoing else {"end": ctx.when(end, 9, 0)})}
+    ctx.new("MedicationAdministration", status="in-progress" if ongoing else "completed", medicationReference=med_ref,
+            subject=ctx.subject(), effectivePeriod=period, request=ref(request),
+            dosage={"route": route_concept(ctx, product.route), "dose": quantity(dose, "mg")})
 
 
 # ---- adverse events ------------------------------------------------------------------------------------------
@@ -803,9 +803,12 @@ def build_patient_resources(plan: PatientPlan, study: StudyDefinition) -> list[d
     ctx.day1 = compute_day1(plan, rng)
     build_patient(ctx)
     visits = compute_visit_dates(plan, study, ctx.day1, rng)
+    ongoing = plan.enrolled and not plan.discontinue and len([v for v in visits if v[0] is not None]) < len(study.visits) - len(plan.missed)
+    if ongoing:
+        plan.tags.add("ongoing")
     end = visits[-1][1] if plan.enrolled else None
     consent = build_consent(ctx)
-    subject_end = end if plan.enrolled and (plan.discontinue or end) else None
+    subject_end = end if plan.enrolled and not ongoing else None
     subject = build_research_subject(ctx, consent, subject_end)
     if subject is not None and not plan.enrolled and len(visits) > 1:
         subject["period"]["start"] = ctx.day1.isoformat()
@@ -831,13 +834,14 @@ def build_patient_resources(plan: PatientPlan, study: StudyDefinition) -> list[d
         if label == "Randomisation" and not plan.enrolled:
             build_instruments(ctx, visit, day, encounter, index)
             continue
-        build_vitals(ctx, day, encounter, index == 0, body)
+        if visit is not None and visit.visit in VITALS_VISITS:
+            build_vitals(ctx, day, encounter, index == 0, body)
         build_labs(ctx, visit, day, encounter, index == 0)
-        if index > 0 and plan.study_key == "len-cle" and visit is not None:
+        if index > 0 and plan.study_key == "len-cle" and visit is not None and visit.visit in ("WEEK 4", "WEEK 12", "WEEK 24"):
             build_pregnancy_followup(ctx, day, encounter)
         build_instruments(ctx, visit, day, encounter, index)
     if plan.enrolled:
-        build_study_drug(ctx, visits, end)
+        build_study_drug(ctx, end, ongoing)
         build_adverse_events(ctx, end)
     return ctx.resources
 

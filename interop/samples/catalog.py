@@ -51,6 +51,18 @@ class Catalog:
     vaccines: dict[str, dict[str, str]]
     procedures: dict[str, dict[str, str]]
     ct: dict[tuple[str, str], str]           # (codelist, submission value) -> NCIt code
+    frequencies: tuple[dict[str, str], ...]  # frequencies.csv rows (FHIR timing -> CDISC frequency)
+    routes: tuple[dict[str, str], ...]       # routes.csv rows (SNOMED route -> CDISC route)
+
+    def timing(self, cdisc_frequency: str) -> tuple[int, int, str]:
+        """(frequency, period, periodUnit) of the first frequencies.csv row for a CDISC frequency."""
+        row = next(r for r in self.frequencies if r["cdisc"] == cdisc_frequency)
+        return int(row["frequency"]), int(row["period"]), row["period_unit"]
+
+    def route(self, cdisc_route: str) -> tuple[str, str]:
+        """(system, code) of the first routes.csv row for a CDISC route."""
+        row = next(r for r in self.routes if r["cdisc"] == cdisc_route)
+        return row["system"], row["code"]
 
     def rxnorm(self, drug: str) -> str:
         """The ingredient RxNorm code (first listed) of a drug in drugs.csv."""
@@ -92,6 +104,8 @@ def load_catalog() -> Catalog:
         meddra={r["key"]: r for r in read_csv(DATA_DIR / "meddra.csv")},
         vaccines={r["key"]: r for r in read_csv(DATA_DIR / "vaccines.csv")},
         procedures={r["key"]: r for r in read_csv(DATA_DIR / "procedures.csv")},
+        frequencies=tuple(read_csv(TERMINOLOGY_DIR / "frequencies.csv")),
+        routes=tuple(read_csv(TERMINOLOGY_DIR / "routes.csv")),
         ct={(r["codelist"], r["submission_value"]): r["ncit_code"] for r in read_csv(DATA_DIR / "ct_terms.csv")},
     )
 

@@ -74,6 +74,7 @@ class PatientPlan:
     unscheduled_day: int | None = None
     out_of_window: dict[str, int] = field(default_factory=dict)
     discontinue: tuple[str, int] | None = None    # (NCOMPLT term, week)
+    data_cutoff: date | None = None  # visits after it have not happened yet
     serious_ae: bool = False
     duplicate: bool = False
     contained: bool = False
@@ -107,7 +108,8 @@ def _condition(plan: PatientPlan, arg: str) -> None:
     key, _, rest = arg.partition("@")
     when, _, status = rest.partition(":")
     status, _, provoked = status.partition(":")
-    onset: str | int = int(when) if when.lstrip("-").isdigit() and len(when) != 4 else when
+    is_days = when.startswith("-") and when[1:].isdigit()
+    onset: str | int = int(when) if is_days else when
     if onset == "year":
         onset = str(plan.screen_date.year)
     if isinstance(onset, str):
@@ -275,6 +277,10 @@ def compute_outcome(verdicts: dict[str, str]) -> str:
 
 # ---- the population ------------------------------------------------------------------------------
 
+TYPICAL_DROPOUT = 0.12          # share of typical enrolled subjects who stop early (a usual attrition)
+TYPICAL_DROPOUT_REASONS = ("WITHDRAWAL BY SUBJECT", "LOST TO FOLLOW-UP", "ADVERSE EVENT", "LACK OF EFFICACY")
+
+
 def _balanced_arms(spec: dict, rng: random.Random, fixed: list[str]) -> list[str]:
     """Arms for the curated enrolled subjects without a fixed arm, so the totals match ``arms``."""
     wanted = dict(spec.get("arms") or {})
@@ -291,15 +297,17 @@ def _sample_id(spec: dict, number: int) -> str:
 
 def _base_plan(study: StudyDefinition, spec: dict, number: int, rng: random.Random, story: dict | None) -> PatientPlan:
     start = date.fromisoformat(spec["start"])
-    screen_date = start + timedelta(days=(number - 1) * spec["spacing_days"] + rng.randint(0, 2))
+    slot = (number - 1) % spec["screened"]          # large cohorts reuse the recruitment period
+    screen_date = start + timedelta(days=slot * spec["spacing_days"] + rng.randint(0, 2))
     sex = rng.choice(["female", "female", "male"])
     plan = PatientPlan(
         sample_id=_sample_id(spec, number), study_key=study.key, number=number, seed=rng.getrandbits(64),
         story=(story or {}).get("text", "enrolled, typical course"), enrolled=bool((story or {"enrolled": True})["enrolled"]),
         sex=sex, age=rng.randint(24, 68), screen_date=screen_date,
-        refs=rng.choice(["urn", "urn", "relative"]), race=rng.random() < 0.4,
+        refs=rng.choice(["relative", "relative", "relative", "urn"]), race=rng.random() < 0.4,
     )
     plan.verdicts = default_verdicts(spec["criteria"])
+    plan.data_cutoff = date.fromisoformat(spec["data_cutoff"]) if spec.get("data_cutoff") else None
     plan.investigator = dict(spec.get("review_criteria") or {})
     return plan
 
@@ -347,6 +355,9 @@ def iter_plans(study: StudyDefinition, patients: int, seed: int) -> Iterator[Pat
         plan = _base_plan(study, spec, number, rng, story)
         if story is not None:
             _apply_story(plan, story)
+        elif plan.enrolled and rng.random() < TYPICAL_DROPOUT:
+            apply_modifier(plan, f"discontinue:{rng.choice(TYPICAL_DROPOUT_REASONS)}@{rng.randint(6, 22)}")
+            plan.story = "enrolled, discontinued early"
         if not plan.enrolled:
             for criterion, verdict in (spec.get("not_randomised_verdicts") or {}).items():
                 if criterion not in ((story or {}).get("verdicts") or {}):
