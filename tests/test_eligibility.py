@@ -241,20 +241,25 @@ def test_cdasi_with_a_missing_item_is_not_scored_and_reported():
     assert [i.code for i in result.issues] == ["ELIG004"]
 
 
-def test_cle_clasi_before_randomisation_judged_on_screening():
-    result = screen("len-cle", clasi())                           # 3 + 3 + 2 = 8
-    assert result.result("INCL05").verdict is MET
-    assert "not yet due" in result.result("INCL05").outcome.notes[0]
-    assert verdict("len-cle", "INCL05", clasi(ears_scale=1)) is NOT_MET   # 7
+def test_cle_clasi_before_randomisation_cannot_be_determined():
+    result = screen("len-cle", clasi())                           # 3 + 3 + 2 = 8 at screening
+    assert result.result("INCL05").verdict is UNDET
+    assert result.result("INCL05").outcome.missing == ("CLASI activity at randomisation (not randomised)",)
+    assert verdict("len-cle", "INCL05", clasi(ears_scale=1)) is NOT_MET   # 7 at screening
 
 
-def test_cle_clasi_needed_at_randomisation_once_randomised():
+def test_cle_clasi_at_screening_and_randomisation_are_two_responses():
     study = [research_study(), research_subject(start="2023-01-20")]
-    assert verdict("len-cle", "INCL05", clasi(), *study) is UNDET
+    assert verdict("len-cle", "INCL05", clasi(authored="2023-01-19"), *study) is UNDET   # one response only
     both = [clasi(), clasi("qr-rand", authored="2023-01-19", scalp=1), *study]     # 1 + 3 + 2 = 6 at randomisation
     assert verdict("len-cle", "INCL05", *both) is NOT_MET
     both[1] = clasi("qr-rand", authored="2023-01-19")
     assert verdict("len-cle", "INCL05", *both) is MET
+
+
+def test_cle_histology_concluding_otherwise_is_not_met():
+    report = diagnostic_report(conclusion=(ICD10, "L40.0"))
+    assert verdict("len-cle", "INCL04", report, condition(code="L93.0", system=ICD10)) is NOT_MET
 
 
 # ---- diagnoses --------------------------------------------------------------------------------------

@@ -115,7 +115,8 @@ def derive_screening_date(record: SubjectRecord, as_of: date | None) -> Screenin
 
 
 def derive_randomisation_date(record: SubjectRecord, study: StudyDefinition) -> date | None:
-    """``ResearchSubject.period.start`` of this study's ResearchSubject (enrolment / randomisation), if any."""
+    """``ResearchSubject.period.start`` of this study's ResearchSubject: the enrolment / randomisation visit
+    (for a screen failure, the visit at which it failed)."""
     for res in record.of_type("ResearchSubject"):
         target = record.resolve(res.get("study"))
         if target is None:

@@ -453,22 +453,25 @@ def _scores_in(ctx: RuleContext, instrument: str, score: str, window: tuple[date
 
 
 def rule_score(params: dict, ctx: RuleContext) -> Outcome:
-    """Instrument score >= min at each of ``at`` (screening; randomisation once the subject is randomised)."""
+    """Instrument score >= min at each of ``at``: ``screening`` (assessment window) and ``randomisation``
+    (randomisation window; a different response from the screening one, clasi.md: two records). Before
+    randomisation the randomisation score cannot be determined."""
     if (missing := _need_day(ctx)) is not None:
         return missing
     instrument, score, minimum = params["instrument"], params["score"], params["min"]
-    outcomes = []
-    for when in params["at"]:
+    outcomes, used = [], set()
+    for when in sorted(params["at"], key=lambda w: w != "randomisation"):
         if when == "randomisation" and ctx.randomisation is None:
-            outcomes.append(Outcome(Verdict.MET, notes=(f"{instrument} {score} at randomisation: not yet due "
-                                                       "(no ResearchSubject.period.start)",)))
+            outcomes.append(Outcome(Verdict.UNDETERMINED, missing=(f"{instrument} {score} at randomisation "
+                                                                    "(not randomised)",)))
             continue
         window = ctx.assessment_window() if when == "screening" else ctx.randomisation_window()
-        scores = _scores_in(ctx, instrument, score, window)
+        scores = [(res, value) for res, value in _scores_in(ctx, instrument, score, window) if res.key not in used]
         if not scores:
             outcomes.append(Outcome(Verdict.UNDETERMINED, missing=(f"{instrument} {score} at {when}",)))
             continue
         res, value = scores[0]
+        used.add(res.key)
         evidence = (Evidence(res.key, f"{instrument} {score} {value:g} at {when} (>= {minimum} needed)", res.get("authored")),)
         outcomes.append(Outcome(Verdict.MET if value >= minimum else Verdict.NOT_MET, evidence))
     return combine_all(outcomes)
@@ -502,6 +505,9 @@ def _active_at(ctx: RuleContext, res: Resource, day: date | None) -> bool | None
     status = _clinical_status(res)
     if status in INACTIVE_CLINICAL:
         return False
+    onset = ctx.bounds_of(res, "onsetDateTime", res.get("onsetDateTime"))
+    if onset is not None and day is not None and onset[1] > day:
+        return None           # partial onset: may have begun after the screening date
     return True
 
 
@@ -518,7 +524,7 @@ def _within_days(ctx: RuleContext, res: Resource, days: int) -> bool | None:
     if abatement is None:
         active = _clinical_status(res) not in INACTIVE_CLINICAL
         if active:
-            return True if onset is None or onset[0] <= ctx.day else False
+            return True if onset is None or onset[1] <= ctx.day else (None if onset[0] <= ctx.day else False)
         if onset is None:
             return None
         return in_window(onset, start, ctx.day)
@@ -558,7 +564,8 @@ def rule_condition(params: dict, ctx: RuleContext) -> Outcome:
 
 
 def rule_histology(params: dict, ctx: RuleContext) -> Outcome:
-    """A final DiagnosticReport whose conclusionCode is in the value sets, dated up to the end of screening."""
+    """A final DiagnosticReport whose conclusionCode is in the value sets, dated up to the end of screening.
+    Reports concluding otherwise -> not met; no report but the diagnosis -> cannot be determined."""
     valueset = union(params["valuesets"])
     end = ctx.assessment_window()[1] if ctx.day is not None else None
     for res in ctx.record.of_type("DiagnosticReport"):
@@ -571,6 +578,12 @@ def rule_histology(params: dict, ctx: RuleContext) -> Outcome:
             continue
         code = next(valueset.matching_code(c) for c in res.get("conclusionCode") if valueset.matches(c))
         return Outcome(Verdict.MET, (Evidence(res.key, f"histology {code}", _date_text(res, "effectiveDateTime", "issued")),))
+    other = [r for r in ctx.record.of_type("DiagnosticReport")
+             if r.get("status") in FINAL_STATUSES - {"preliminary"} and r.get("conclusionCode")]
+    if other:
+        return Outcome(Verdict.NOT_MET, tuple(Evidence(r.key, "histology concluded " + ", ".join(
+            f"{s}|{c}" for concept in r.get("conclusionCode") for s, c, _ in codings(concept)),
+            _date_text(r, "effectiveDateTime", "issued")) for r in other))
     diagnoses = _conditions(ctx, valueset)
     if diagnoses:
         return Outcome(Verdict.UNDETERMINED, tuple(_condition_fact(r, valueset) for r in diagnoses),
