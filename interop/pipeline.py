@@ -40,6 +40,8 @@ from interop.normalize.pseudonym import compute_pseudonym, load_pseudonym_key
 from interop.normalize.record import SubjectRecord
 from interop.package import atomic_folder, sha256_file, write_manifest
 from interop.reconcile import build_reconciliation
+from interop.reviewer_notes import render_reviewer_notes
+from mappings.instruments import list_assumptions
 from interop.subject_run import SubjectOutput, run_subject
 from mappings.study import StudyDefinition, load_study
 
@@ -171,8 +173,7 @@ def write_provenance(assembled: Assembled, sources: dict[str, str], path: Path) 
         if prov is None or prov.empty or "_src" not in prov.columns:
             continue
         seq_col = f"{name}SEQ" if f"{name}SEQ" in prov.columns else None
-        for row in prov.itertuples(index=False):
-            data = row._asdict()
+        for data in prov.to_dict("records"):  # not itertuples: namedtuples rename the hidden _src/_rule columns
             keys = data.get("_src") or ()
             pinned = ";".join(f"{k}@{sources.get(k, '')}" for k in keys)
             seq = data.get(seq_col) if seq_col else ""
@@ -228,6 +229,34 @@ def build_define_document(assembled: Assembled, study: StudyDefinition, *, creat
                         creation_datetime=created.isoformat(timespec="seconds"), tool_version=__version__,
                         methods=methods, comments=comments, sponsor_codelist_variables=SPONSOR_CODELIST_VARIABLES,
                         dataset_comments={"TS": "COM.ASSUMPTION.1"} if comments else None)
+
+
+def write_outcome_files(assembled: Assembled, study: StudyDefinition, folder: Path) -> list[Path]:
+    """The trial outcome table (CSV) and a plot per subject, from the derived QS (and LB for muscle enzymes)."""
+    from mappings.outcomes import derive_outcome_table, write_outcomes
+
+    if "QS" not in assembled.datasets:
+        return []
+    lb = assembled.datasets["LB"].frame if "LB" in assembled.datasets else None
+    table = derive_outcome_table(assembled.datasets["QS"].frame, study=study, lb=lb)
+    folder.mkdir(exist_ok=True)
+    return write_outcomes(table, folder)
+
+
+def load_explanations() -> dict[str, str]:
+    """Why each remaining conformance finding is acceptable (``mappings/conformance_explanations.yaml``)."""
+    path = MAPPINGS_DIR / "conformance_explanations.yaml"
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8") as fh:
+        return {str(k): str(v) for k, v in (yaml.safe_load(fh) or {}).items()}
+
+
+def run_validation(folder: Path, *, run_core: bool):
+    """CDISC CORE + our CONF checks on the package being written, reports into ``validation/``."""
+    from cdisc.conformance.runner import validate_package
+
+    return validate_package(folder, out=folder / "validation", define=folder / "define.xml", run_core=run_core)
 
 
 def optional_pseudonym_key(file: Path | None):
@@ -288,8 +317,17 @@ def convert(options: ConvertOptions, *, on_subject: Callable[[], None] | None = 
             from cdisc.issues import issue as make_issue
             result.issues += [make_issue(DEF001, e) for e in define_errors]
         write_provenance(assembled, gathered.sources, folder / "provenance.csv")
+        write_outcome_files(assembled, study, folder / "outcomes")
         (folder / "reconciliation.json").write_bytes(orjson.dumps(reconciliation, option=orjson.OPT_INDENT_2) + b"\n")
+        if options.validate:
+            stage("validating (CDISC CORE and our checks)")
+            result.validation = run_validation(folder, run_core=options.run_core)
         write_issues(result.issues, folder / "issues.json")
+        (folder / "reviewer-notes.md").write_text(render_reviewer_notes(
+            study=study, created=created.isoformat(timespec="seconds"), tool_version=__version__,
+            subjects=dict(gathered.subjects), reconciliation=reconciliation, issues=result.issues,
+            instrument_assumptions=list_assumptions(), validation=result.validation,
+            explanations=load_explanations()), encoding="utf-8")
         write_manifest(folder, extra={
             "tool": {"name": "fhir2cdisc", "version": __version__},
             "standards": {"SDTMIG": sdtmig.version, "SDTM CT": ct.date},
