@@ -137,14 +137,29 @@ def screening_to_dict(screening: StudyScreening, as_of: date | None) -> dict:
                       "screening_date": p.result.screening_date,
                       "screening_date_source": p.result.screening_date_source,
                       "reasons": list(p.result.reasons),
-                      "criteria": [r.to_dict() for r in p.result.results],
-                      "issues": [i.to_dict() for i in p.result.issues]} for p in screening.patients],
+                      "criteria": _masked([r.to_dict() for r in p.result.results], p.result.patient_key),
+                      "issues": _masked([i.to_dict() for i in p.result.issues], p.result.patient_key)}
+                     for p in screening.patients],
     }
 
 
-def _evidence_text(result) -> str:
-    return "; ".join(f"{e.resource or '-'}: {e.fact}" + (f" ({e.date})" if e.date else "")
-                     for e in result.outcome.evidence)
+PATIENT_MASK = "Patient"   # the patient's own resource key is an identifier: reports show only the label
+
+
+def _masked(value, patient_key: str):
+    """``value`` (str, list or dict, recursively) with the patient's resource key replaced by ``Patient``."""
+    if isinstance(value, str):
+        return value.replace(patient_key, PATIENT_MASK)
+    if isinstance(value, list):
+        return [_masked(v, patient_key) for v in value]
+    if isinstance(value, dict):
+        return {k: _masked(v, patient_key) for k, v in value.items()}
+    return value
+
+
+def _evidence_text(result, patient_key: str) -> str:
+    return _masked("; ".join(f"{e.resource or '-'}: {e.fact}" + (f" ({e.date})" if e.date else "")
+                             for e in result.outcome.evidence), patient_key)
 
 
 def write_json(screening: StudyScreening, as_of: date | None, path: Path) -> Path:
@@ -161,7 +176,7 @@ def write_csv(screening: StudyScreening, path: Path) -> Path:
             for r in p.result.results:
                 writer.writerow([p.label, p.result.status.value, p.result.screening_date or "",
                                  p.result.screening_date_source, r.criterion.id, r.criterion.category,
-                                 r.verdict.value, "Y" if r.fails else "N", _evidence_text(r),
+                                 r.verdict.value, "Y" if r.fails else "N", _evidence_text(r, p.result.patient_key),
                                  "; ".join(r.outcome.missing), "; ".join(r.outcome.notes)])
     return path
 
@@ -179,7 +194,7 @@ def render_html(screening: StudyScreening, as_of: date | None) -> str:
     patients = []
     for p in screening.patients:
         rows = "".join(f'<tr class="v-{esc(r.verdict.name.lower())}"><td>{esc(r.criterion.id)}</td>'
-                       f'<td>{esc(r.verdict.value)}</td><td>{esc(_evidence_text(r))}</td>'
+                       f'<td>{esc(r.verdict.value)}</td><td>{esc(_evidence_text(r, p.result.patient_key))}</td>'
                        f'<td>{esc("; ".join(r.outcome.missing + r.outcome.notes))}</td></tr>'
                        for r in p.result.results)
         patients.append(f'<details class="patient s-{esc(p.result.status.name.lower())}"><summary>'
