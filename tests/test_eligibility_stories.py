@@ -21,9 +21,6 @@ VERDICT_NAMES = {"met": "met", "not met": "not-met", "cannot be determined": "un
 OUTCOME_NAMES = {"eligible": "eligible", "ineligible": "ineligible", "needs review": "needs-review"}
 SAMPLE_DEFECTS = {
     ("CDM-S19", "EXCL03"): "the screening CBC has neutrophils 1.3 x10^9/L (< 1.5) but the story expects not-met",
-    ("CLE-S008", "INCL02"): "a foreign insurance is coded as v3-ActCode PUBLICPOL like the French one",
-    ("CLE-S110", "INCL02"): "a foreign insurance is coded as v3-ActCode PUBLICPOL like the French one",
-    ("CLE-S070", "EXCL07"): "the unprovoked pulmonary embolism has no vte-provoked extension (false)",
 }
 
 
