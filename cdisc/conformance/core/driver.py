@@ -14,8 +14,13 @@ service -> RulesEngine per rule). Differences from the original:
 
 This file must import nothing from the project: it runs under Python 3.12 with pandas 3 in
 ``.core-venv``. Exit codes: 0 engine ran, 2 usage/setup error, 3 engine failure.
-No pandas-3 XPT workaround proved necessary with cdisc-rules-engine 0.17.1 (it reads XPT through
-pyreadstat with the given encoding).
+- the engine's in-memory cache returns, on a miss, the very dataset object it stored, and some
+  dataset builders then add a ``row_number`` column to it; later rules (e.g. CORE-000852, column
+  order) saw that column or not depending on which rule ran first in a worker, so results varied
+  between runs. :func:`copying_cache` stores a copy instead, which makes runs repeatable.
+
+No pandas-3 XPT reader workaround proved necessary with cdisc-rules-engine 0.17.1 (it reads XPT
+through pyreadstat with the given encoding).
 """
 
 from __future__ import annotations
@@ -173,6 +178,20 @@ def readable_define(define: str | None) -> tuple[str | None, list]:
 _WORKER: dict = {}
 
 
+def copying_cache():
+    """An InMemoryCacheService that stores copies of datasets, so callers cannot mutate its entries."""
+    from cdisc_rules_engine.models.dataset import PandasDataset
+    from cdisc_rules_engine.services.cache import InMemoryCacheService
+
+    class CopyingCacheService(InMemoryCacheService):
+        def add(self, cache_key, data):
+            if type(data) is PandasDataset:
+                data = PandasDataset(data.data.copy(deep=True))
+            super().add(cache_key, data)
+
+    return CopyingCacheService()
+
+
 def init_worker(state: dict) -> None:
     from cdisc_rules_engine.services import logger as engine_logger
 
@@ -184,10 +203,9 @@ def init_worker(state: dict) -> None:
 def worker_engine():
     if "engine" not in _WORKER:
         from cdisc_rules_engine.rules_engine import RulesEngine
-        from cdisc_rules_engine.services.cache import InMemoryCacheService
 
         _WORKER["engine"] = RulesEngine(
-            cache=InMemoryCacheService(), standard=_WORKER["standard"],
+            cache=copying_cache(), standard=_WORKER["standard"],
             standard_version=_WORKER["version"], standard_substandard=None,
             ct_packages=_WORKER["ct"], define_xml_path=_WORKER["define"],
             library_metadata=_WORKER["library_metadata"], max_dataset_size=_WORKER["max_size"],
