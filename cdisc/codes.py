@@ -44,3 +44,15 @@ XPT007 = declare("XPT007", "column is not a variable of the dataset spec", Sever
 
 # Dataset-JSON writer (cdisc.datasetjson)
 DJSON001 = declare("DJSON001", "Dataset-JSON file does not match the expected structure", Severity.ERROR, None)
+
+# DEF: define.xml (cdisc.define, cdisc.define_build)
+DEF001 = declare("DEF001", "define.xml does not validate against the Define-XML 2.1 schema", Severity.ERROR,
+                 "the document is not written; fix the metadata model (cdisc.define_build) that produced it")
+DEF002 = declare("DEF002", "derived variable has no method", Severity.WARNING,
+                 "name a MethodDef for the variable in mappings/origins.yaml (Define-XML 2.1 section 5.3.11)")
+DEF003 = declare("DEF003", "define.xml definition is never referenced", Severity.WARNING,
+                 "every MethodDef, CommentDef, CodeList and ValueListDef is referenced at least once")
+DEF004 = declare("DEF004", "define.xml reference points to no definition", Severity.ERROR,
+                 "each MethodOID, CommentOID, CodeListOID, ValueListOID and WhereClauseOID resolves")
+DEF005 = declare("DEF005", "dataset class is not a Define-XML CT term", Severity.ERROR,
+                 "def:Class/@Name takes a term of the General Observation Class codelist (C103329)")

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from lxml import etree
 
+from cdisc.codes import DEF002, DEF003, DEF004
+from cdisc.issues import Issue, Location, issue
+
 ODM = "http://www.cdisc.org/ns/odm/v1.3"
 DEF = "http://www.cdisc.org/ns/def/v2.1"
 XLINK = "http://www.w3.org/1999/xlink"
@@ -80,6 +83,7 @@ class ItemGroup:
     items: tuple[ItemRef, ...]
     standard_oid: str
     comment_oid: str | None = None
+    domain_description: str | None = None   # SUPP--: the parent domain's label (Alias DomainDescription)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +105,19 @@ class CodeList:
 
 
 @dataclass(frozen=True, slots=True)
-class WhereClause:
-    oid: str
+class RangeCheck:
     item_oid: str
     values: tuple[str, ...]
     comparator: str = "EQ"
+
+
+@dataclass(frozen=True, slots=True)
+class WhereClause:
+    """A def:WhereClauseDef: all its range checks hold together (logical AND, Define-XML 2.1 section 5.3.7)."""
+
+    oid: str
+    checks: tuple[RangeCheck, ...]
+    comment_oid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +158,7 @@ class DefineDocument:
     where_clauses: list[WhereClause] = field(default_factory=list)
     methods: list[Method] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
+    comment_oid: str | None = None   # a comment on the whole MetaDataVersion (study-level assumptions)
 
 
 def _q(ns: str, tag: str) -> str:
@@ -185,6 +198,8 @@ def _render_item_group(mdv, group: ItemGroup) -> None:
     _description(el, group.label)
     for ref in group.items:
         _item_ref(el, ref)
+    if group.domain_description:
+        etree.SubElement(el, _q(ODM, "Alias"), Context="DomainDescription", Name=group.domain_description)
     etree.SubElement(el, _q(DEF, "Class"), Name=group.dataset_class)
     leaf = etree.SubElement(el, _q(DEF, "leaf"), ID=f"LF.{group.name}")
     leaf.set(_q(XLINK, "href"), group.file_name)
@@ -249,6 +264,8 @@ def render_define(doc: DefineDocument) -> bytes:
     mdv = etree.SubElement(study, _q(ODM, "MetaDataVersion"), OID=f"MDV.{doc.study_oid}",
                            Name=f"{doc.study_name} SDTM data definitions")
     mdv.set(_q(DEF, "DefineVersion"), "2.1.0")
+    if doc.comment_oid:
+        mdv.set(_q(DEF, "CommentOID"), doc.comment_oid)
     standards = etree.SubElement(mdv, _q(DEF, "Standards"))
     for std in doc.standards:
         s = etree.SubElement(standards, _q(DEF, "Standard"), OID=std.oid, Name=std.name, Type=std.type,
@@ -261,10 +278,13 @@ def render_define(doc: DefineDocument) -> bytes:
             _item_ref(el, ref)
     for wc in doc.where_clauses:
         el = etree.SubElement(mdv, _q(DEF, "WhereClauseDef"), OID=wc.oid)
-        rc = etree.SubElement(el, _q(ODM, "RangeCheck"), Comparator=wc.comparator, SoftHard="Soft")
-        rc.set(_q(DEF, "ItemOID"), wc.item_oid)
-        for value in wc.values:
-            etree.SubElement(rc, _q(ODM, "CheckValue")).text = value
+        if wc.comment_oid:
+            el.set(_q(DEF, "CommentOID"), wc.comment_oid)
+        for check in wc.checks:
+            rc = etree.SubElement(el, _q(ODM, "RangeCheck"), Comparator=check.comparator, SoftHard="Soft")
+            rc.set(_q(DEF, "ItemOID"), check.item_oid)
+            for value in check.values:
+                etree.SubElement(rc, _q(ODM, "CheckValue")).text = value
     for group in doc.item_groups:
         _render_item_group(mdv, group)
     for item in doc.item_defs:
@@ -313,3 +333,66 @@ def write_define(doc: DefineDocument, folder: Path) -> tuple[Path, list[str]]:
         path.write_bytes(xml)
         shutil.copyfile(STYLESHEET, folder / STYLESHEET_NAME)
     return path, errors
+
+
+def _references(doc: DefineDocument) -> dict[str, list[tuple[str, str]]]:
+    """Every OID the document refers to, by kind, with the referring item (dataset.variable or OID)."""
+    refs: dict[str, list[tuple[str, str]]] = {"method": [], "comment": [], "codelist": [], "valuelist": [],
+                                               "whereclause": [], "item": []}
+    if doc.comment_oid:
+        refs["comment"].append((doc.comment_oid, "MetaDataVersion"))
+    for group in doc.item_groups:
+        if group.comment_oid:
+            refs["comment"].append((group.comment_oid, group.oid))
+        for ref in group.items:
+            refs["item"].append((ref.item_oid, group.oid))
+            if ref.method_oid:
+                refs["method"].append((ref.method_oid, ref.item_oid))
+    for vl in doc.value_lists:
+        for ref in vl.items:
+            refs["item"].append((ref.item_oid, vl.oid))
+            if ref.method_oid:
+                refs["method"].append((ref.method_oid, ref.item_oid))
+            if ref.where_clause_oid:
+                refs["whereclause"].append((ref.where_clause_oid, ref.item_oid))
+    for item in doc.item_defs:
+        for kind, oid in (("codelist", item.codelist_oid), ("valuelist", item.valuelist_oid),
+                          ("comment", item.comment_oid)):
+            if oid:
+                refs[kind].append((oid, item.oid))
+    for wc in doc.where_clauses:
+        if wc.comment_oid:
+            refs["comment"].append((wc.comment_oid, wc.oid))
+        for check in wc.checks:
+            refs["item"].append((check.item_oid, wc.oid))
+    return refs
+
+
+def check_define_model(doc: DefineDocument) -> list[Issue]:
+    """Referential checks the XSD cannot make (Define-XML 2.1 sections 5.3.x).
+
+    DEF002: an ItemRef of a Derived item has no MethodOID. DEF003: a MethodDef, CommentDef, CodeList or
+    ValueListDef nobody references. DEF004: a reference to an OID that is not defined.
+    """
+    defined = {"method": {m.oid for m in doc.methods}, "comment": {c.oid for c in doc.comments},
+               "codelist": {c.oid for c in doc.codelists}, "valuelist": {v.oid for v in doc.value_lists},
+               "whereclause": {w.oid for w in doc.where_clauses}, "item": {i.oid for i in doc.item_defs}}
+    refs = _references(doc)
+    issues = []
+    for kind, pairs in refs.items():
+        for oid, where in pairs:
+            if oid not in defined[kind]:
+                issues.append(issue(DEF004, f"{where} refers to {kind} {oid}, which is not defined",
+                                    Location(file="define.xml", element=where)))
+    for kind in ("method", "comment", "codelist", "valuelist"):
+        used = {oid for oid, _ in refs[kind]}
+        for oid in sorted(defined[kind] - used):
+            issues.append(issue(DEF003, f"{kind} {oid} is defined but never referenced",
+                                Location(file="define.xml", element=oid)))
+    derived = {i.oid for i in doc.item_defs if i.origin.type == "Derived"}
+    for container in [*doc.item_groups, *doc.value_lists]:
+        for ref in container.items:
+            if ref.item_oid in derived and not ref.method_oid:
+                issues.append(issue(DEF002, f"{ref.item_oid} is Derived but has no MethodOID",
+                                    Location(file="define.xml", element=ref.item_oid)))
+    return issues

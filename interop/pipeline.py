@@ -216,19 +216,18 @@ def study_oid(study: StudyDefinition) -> str:
 
 
 def build_define_document(assembled: Assembled, study: StudyDefinition, *, created: datetime):
+    """The define.xml model of the datasets written (methods and comment targets from origins.yaml)."""
     sdtmig = load_sdtmig()
     origins = load_origins()
     written = [DatasetInput(name, ds.frame, sdtmig.domain(name)) for name, ds in assembled.datasets.items()]
-    used_methods = {origin_rule(ds.name, column)[1] for ds in written for column in ds.frame.columns}
     methods = [define_xml.Method(oid, m["name"], m["type"], m["description"])
-               for oid, m in sorted(origins["methods"].items()) if oid in used_methods]
-    comments = [define_xml.Comment(f"COM.ASSUMPTION.{i}", f"{a.where}: {a.text}")
-                for i, a in enumerate(study.assumptions, start=1)]
+               for oid, m in sorted(origins["methods"].items())]
     return build_define(written, ct=load_ct(), origin_rule=origin_rule, study_oid=study_oid(study),
                         study_name=study.studyid, study_description=study.title, protocol_name=study.studyid,
                         creation_datetime=created.isoformat(timespec="seconds"), tool_version=__version__,
-                        methods=methods, comments=comments, sponsor_codelist_variables=SPONSOR_CODELIST_VARIABLES,
-                        dataset_comments={"TS": "COM.ASSUMPTION.1"} if comments else None)
+                        methods=methods, assumptions=[(a.where, a.text) for a in study.assumptions],
+                        comment_targets=[(c["where"], c["target"]) for c in origins.get("comments", ())],
+                        sponsor_codelist_variables=SPONSOR_CODELIST_VARIABLES)
 
 
 def write_outcome_files(assembled: Assembled, study: StudyDefinition, folder: Path) -> list[Path]:
