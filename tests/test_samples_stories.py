@@ -378,3 +378,20 @@ def test_every_patient_carries_phi_and_some_carry_race_and_ethnicity():
         assert ("birthDate" in patient) == ("no-birthdate" not in s["tags"])
         with_race += "extension" in patient
     assert 0 < with_race < len(stories())
+
+
+def test_coverage_stories():
+    for s in tagged("coverage-foreign"):
+        (coverage,) = resources(s["sample_id"], "Coverage")
+        assert coverage["type"]["coding"][0]["code"] != "FR-AMO"
+    for s in tagged("coverage-none"):
+        assert resources(s["sample_id"], "Coverage") == []
+    for s in stories():
+        if s["study"] == "len-cle" and s["verdicts"]["INCL02"] == "met":
+            assert [c["type"]["coding"][0]["code"] for c in resources(s["sample_id"], "Coverage")] == ["FR-AMO"]
+
+
+def test_unprovoked_thrombosis_story_says_so():
+    for s in tagged("condition-pe"):
+        (pe,) = [c for c in resources(s["sample_id"], "Condition") if c["code"]["coding"][0]["code"] == "59282003"]
+        assert pe["extension"][0]["url"].endswith("/vte-provoked") and pe["extension"][0]["valueBoolean"] is False

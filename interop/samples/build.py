@@ -248,13 +248,14 @@ def build_coverage(ctx: Ctx) -> dict | None:
     plan = ctx.plan
     if ctx.study.key != "len-cle" or plan.coverage == "none":
         return None
+    codes = fhir_codes()
     body: dict = {"status": "active", "beneficiary": ctx.subject(),
                   "period": {"start": partial(plan.screen_date - timedelta(days=3650), "day")}}
-    if plan.coverage == "unknown":
-        body["payor"] = [{"display": "Mutuelle (organisme non précisé)"}]
+    if plan.coverage == "foreign":
+        body["type"] = concept(coding(codes["coverage_type"], "foreign-private"), text="Assurance privée (étranger)")
+        body["payor"] = [{"display": "International health insurer"}]
     else:
-        body["type"] = concept(coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "PUBLICPOL", "public healthcare"),
-                               text="Assurance Maladie obligatoire")
+        body["type"] = concept(coding(codes["coverage_type"], "FR-AMO"), text="Assurance Maladie obligatoire")
         body["subscriberId"] = "".join(str(ctx.rng.randint(0, 9)) for _ in range(13))
         body["payor"] = [ctx.shared("Payor")]
     return ctx.new("Coverage", **body)
@@ -306,8 +307,12 @@ def build_story_condition(ctx: Ctx, cond: ConditionPlan) -> dict:
     if cond.status == "resolved":
         start = date.fromisoformat(onset) if len(onset) == 10 else None
         abatement = (start + timedelta(days=120)).isoformat() if start else None
-        return condition_resource(ctx, cond.key, onset, status="resolved", abatement=abatement)
-    return condition_resource(ctx, cond.key, onset, severity="severe" if cond.status == "severe" else None)
+        resource = condition_resource(ctx, cond.key, onset, status="resolved", abatement=abatement)
+    else:
+        resource = condition_resource(ctx, cond.key, onset, severity="severe" if cond.status == "severe" else None)
+    if cond.provoked is not None:     # venous thrombosis: provoked or not (docs/FHIR-INPUT.md, Thrombosis)
+        resource["extension"] = [{"url": ex("StructureDefinition/vte-provoked"), "valueBoolean": cond.provoked}]
+    return resource
 
 
 def build_allergies(ctx: Ctx) -> None:
@@ -431,7 +436,8 @@ def build_labs(ctx: Ctx, visit: Visit | None, day: date, encounter: dict, first_
     for test in ctx.cat.labs.values():
         if test.panel not in panels or (test.panel == "MUSCLE" and ctx.study.key != "len-cdm"):
             continue
-        value = max(0.1, ctx.rng.gauss(test.mean, test.sd))
+        # random values never fall below the reference range: a low count is always a story (criteria use lows)
+        value = max(test.ref_low or 0.1, ctx.rng.gauss(test.mean, test.sd))
         if first_visit and test.lbtestcd in plan.lab_values:
             value = plan.lab_values[test.lbtestcd]
         not_done = (first_visit and plan.plt_not_done and test.lbtestcd == "PLAT") or (
