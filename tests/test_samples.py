@@ -93,3 +93,19 @@ def test_large_cohorts_reuse_the_curated_stories_and_stay_in_the_recruitment_per
 def test_sample_folder_stays_under_20_mb():
     total = sum(p.stat().st_size for p in SAMPLES.rglob("*") if p.is_file())
     assert total < 20_000_000
+
+
+def test_cli_writes_an_ndjson_cohort_and_refuses_an_unknown_study(tmp_path):
+    from typer.testing import CliRunner
+
+    from interop.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["samples", "--study", "len-cdm", "--patients", "3", "--seed", "5",
+                                 "--format", "ndjson", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert len((tmp_path / "Patient.ndjson").read_text(encoding="utf-8").splitlines()) == 3
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["transactionTime"] == "2025-06-30T00:00:00Z"
+    bad = runner.invoke(app, ["samples", "--study", "len-xyz", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2
