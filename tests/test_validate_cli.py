@@ -133,12 +133,13 @@ def test_core_severity_file_gives_reasons_and_is_applied():
     assert policy.severity_of("CORE-000767") is Severity.WARNING and policy.reasons["CORE-000767"]
     outcome = {"rule_id": "CORE-000767", "message": "FAOBJ not equal to --DECOD", "description": "d",
                "results": [{"status": "issue reported", "dataset": "DS", "variables": ["DSDECOD"],
-                            "errors": [{"value": {"DSDECOD": "COMPLETED"}, "dataset": "DS", "row": 4,
+                            "errors": [{"value": {"DSDECOD": "COMPLETED", "$model_variables": ["X"] * 20},
+                                        "dataset": "DS", "row": 4,
                                         "USUBJID": "01-701-1015", "SEQ": 1}]},
                            {"status": "execution error", "dataset": "AE", "variables": [],
                             "errors": [{"error": "x", "message": "dataset failed to build"}]}]}
     first, failed = outcome_findings(outcome, policy)
     assert (first.source, first.rule_id, first.severity, first.dataset, first.variable, first.usubjid,
-            first.row, first.value) == ("CORE", "CORE-000767", Severity.WARNING, "DS", "DSDECOD",
-                                        "01-701-1015", 4, "DSDECOD=COMPLETED")
+            first.row, first.value) == ("CORE", "CORE-000767", Severity.WARNING, "DS", "DSDECOD, $model_variables",
+                                        "01-701-1015", 4, "DSDECOD=COMPLETED; $model_variables=[20 values]")
     assert (failed.rule_id, failed.severity, failed.dataset) == ("CONF901", Severity.INFO, "AE")

@@ -131,11 +131,27 @@ def outcome_findings(outcome: dict, policy: CoreSeverityPolicy) -> list[Finding]
     return out
 
 
+MAX_LISTED = 8
+MAX_VALUE_CHARS = 200
+
+
+def compact_value(value: object) -> str:
+    """A CORE value as report text: long lists (e.g. ``$model_variables``) counted, long text cut.
+
+    >>> compact_value(["STUDYID"] * 20), compact_value("Y")
+    ('[20 values]', 'Y')
+    """
+    if isinstance(value, (list, tuple)) and len(value) > MAX_LISTED:
+        return f"[{len(value)} values]"
+    text = str(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 3] + "..."
+
+
 def core_finding(outcome: dict, result: dict, error: dict, policy: CoreSeverityPolicy) -> Finding:
     """One CORE error entity as a finding; the rule's description is the hint."""
     values = error.get("value") or {}
     variables = list(values) or list(result.get("variables") or [])
-    shown = "; ".join(f"{k}={v}" for k, v in values.items()) if values else None
+    shown = "; ".join(f"{k}={compact_value(v)}" for k, v in values.items()) if values else None
     return Finding(SOURCE_CORE, outcome["rule_id"], policy.severity_of(outcome["rule_id"]), outcome["message"],
                    error.get("dataset") or result.get("dataset"), ", ".join(variables) or None,
                    error.get("USUBJID") or None, error.get("row"), shown,
