@@ -1,12 +1,17 @@
 """Writing a package folder atomically, with a manifest of every file.
 
 A run writes into a hidden sibling folder (``.<name>.partial-<pid>``) and, only when everything is written,
-swaps it into place; a run killed halfway leaves the previous package untouched. Stale partial folders of
-killed runs are removed by the next run (:func:`remove_stale_partials`).
+swaps it into place; a run killed halfway leaves the previous package untouched. On Linux the swap is one
+``renameat2(RENAME_EXCHANGE)``, so the package path always holds a complete package; elsewhere it is two
+renames (previous package to ``.<name>.old-<pid>``, then the new one into place), and a run killed between
+them has its previous package restored by the next run. Stale partial folders of killed runs are removed
+by the next run (:func:`remove_stale_partials`).
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import os
 import shutil
@@ -17,6 +22,9 @@ from typing import Iterator
 import orjson
 
 PARTIAL_MARK = ".partial-"
+OLD_MARK = ".old-"
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
 
 
 def sha256_file(path: Path) -> str:
@@ -37,20 +45,55 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_partials(target: Path) -> list[Path]:
-    """Delete partial folders beside ``target`` left by runs that are no longer alive."""
-    removed = []
-    prefix = f".{target.name}{PARTIAL_MARK}"
-    if not target.parent.exists():
-        return removed
-    for candidate in target.parent.iterdir():
+def _stale_siblings(target: Path, mark: str) -> list[Path]:
+    """Folders ``.<target name><mark><pid>`` beside ``target`` whose run is no longer alive."""
+    prefix = f".{target.name}{mark}"
+    stale = []
+    for candidate in sorted(target.parent.iterdir()):
         if candidate.name.startswith(prefix) and candidate.is_dir():
             pid_text = candidate.name[len(prefix):]
             if pid_text.isdigit() and _pid_alive(int(pid_text)) and int(pid_text) != os.getpid():
                 continue
-            shutil.rmtree(candidate, ignore_errors=True)
-            removed.append(candidate)
+            stale.append(candidate)
+    return stale
+
+
+def remove_stale_partials(target: Path) -> list[Path]:
+    """Delete partial folders beside ``target`` left by runs that are no longer alive.
+
+    A previous package moved aside (``.<name>.old-<pid>``) by a run killed before it moved the new one in
+    is put back when ``target`` is missing, and deleted otherwise.
+    """
+    removed = []
+    if not target.parent.exists():
+        return removed
+    for old in _stale_siblings(target, OLD_MARK):
+        if not target.exists():
+            os.replace(old, target)
+            continue
+        shutil.rmtree(old, ignore_errors=True)
+        removed.append(old)
+    for candidate in _stale_siblings(target, PARTIAL_MARK):
+        shutil.rmtree(candidate, ignore_errors=True)
+        removed.append(candidate)
     return removed
+
+
+def exchange_paths(first: Path, second: Path) -> bool:
+    """Swap two existing paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False, having changed nothing, where the system call or the file system does not support it.
+    """
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(first))
 
 
 @contextmanager
@@ -68,7 +111,10 @@ def atomic_folder(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    old = target.parent / f".{target.name}.old-{os.getpid()}"
+    if target.exists() and exchange_paths(work, target):
+        shutil.rmtree(work, ignore_errors=True)     # now holds the previous package
+        return
+    old = target.parent / f".{target.name}{OLD_MARK}{os.getpid()}"
     if target.exists():
         os.replace(target, old)
     os.replace(work, target)
