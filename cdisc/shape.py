@@ -103,8 +103,10 @@ def coerce_types(frame: pd.DataFrame, spec: DomainSpec) -> tuple[pd.DataFrame, l
     return out, issues
 
 
-def select_variables(frame: pd.DataFrame, spec: DomainSpec) -> tuple[pd.DataFrame, list[Issue]]:
-    """SDTMIG order; Req and Exp always kept (added empty if absent), Perm only if not all null.
+def select_variables(frame: pd.DataFrame, spec: DomainSpec, *,
+                     keep: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, list[Issue]]:
+    """SDTMIG order; Req and Exp always kept (added empty if absent), Perm only if not all null or in ``keep``
+    (e.g. a --DY whose --DTC is populated, null only because no subject has a reference start date).
 
     Reports Req variables with null values (SHAPE001, ERROR) and Exp variables entirely null
     (SHAPE004, INFO).
@@ -114,7 +116,7 @@ def select_variables(frame: pd.DataFrame, spec: DomainSpec) -> tuple[pd.DataFram
         present = var.name in frame.columns
         nulls = int(frame[var.name].isna().sum()) if present else len(frame)
         all_null = nulls == len(frame)
-        if var.core == "Perm" and all_null:
+        if var.core == "Perm" and all_null and not (present and var.name in keep):
             continue
         columns.append(var.name)
         where = Location(dataset=spec.name, variable=var.name)
@@ -172,7 +174,8 @@ def check_unique_keys(frame: pd.DataFrame, spec: DomainSpec) -> list[Issue]:
                   Location(dataset=spec.name, usubjid=usubjid))]
 
 
-def shape_domain(frame: pd.DataFrame, spec: DomainSpec, *, studyid: str | None = None) -> Shaped:
+def shape_domain(frame: pd.DataFrame, spec: DomainSpec, *, studyid: str | None = None,
+                 keep: frozenset[str] = frozenset()) -> Shaped:
     """Shape a derived domain frame for writing: identifiers, known variables, types, order, core.
 
     Parameters
@@ -204,7 +207,7 @@ def shape_domain(frame: pd.DataFrame, spec: DomainSpec, *, studyid: str | None =
     visible = add_identifiers(visible, spec, studyid=studyid)
     visible, unknown = drop_unknown_variables(visible, spec)
     visible, bad_types = coerce_types(visible, spec)
-    visible, core = select_variables(visible, spec)
+    visible, core = select_variables(visible, spec, keep=keep)
     order = compute_key_order(visible, spec)
     visible = visible.iloc[order].reset_index(drop=True)
     provenance = provenance.iloc[order].reset_index(drop=True)

@@ -117,6 +117,26 @@ def derive_coding_by_precedent(ae: pd.DataFrame, *, variables: tuple[str, ...]) 
     return out, int(todo.sum())
 
 
+def derive_sv_planned(sv: pd.DataFrame, *, study: StudyDefinition) -> pd.DataFrame:
+    """SVPRESP 'Y' on scheduled visits (VISITNUM in TV), null on unscheduled ones; SVOCCUR 'Y' (each SV record
+    is a visit that took place) (SDTMIG 3.4 SV assumptions).
+
+    >>> from mappings.study import load_study
+    >>> derive_sv_planned(pd.DataFrame({"VISITNUM": [1.0, 1.01]}), study=load_study("len-cdm"))["SVPRESP"].tolist()
+    ['Y', None]
+    """
+    planned = {v.visitnum for v in study.visits}
+    out = sv.copy()
+    out["SVPRESP"] = out["VISITNUM"].map(lambda n: "Y" if n in planned else None).astype("object")
+    out["SVOCCUR"] = "Y"
+    return out
+
+
+def kept_study_days(frame: pd.DataFrame, conf: dict) -> frozenset[str]:
+    """--DY variables to keep even when all null: their --DTC is populated (CORE expects the pair)."""
+    return frozenset(dy for dtc, dy in conf.get("dy", ()) if dtc in frame.columns and frame[dtc].notna().any())
+
+
 def derive_domain(frame: pd.DataFrame, domain: str, conf: dict, *, study: StudyDefinition, dm: pd.DataFrame,
                   se: pd.DataFrame | None, subject_dates: pd.DataFrame, visit_dm: pd.DataFrame) -> pd.DataFrame:
     """Apply the study-wide derivations named in ``conf`` to one domain frame."""
@@ -177,6 +197,8 @@ def assemble(rows: dict[str, list[dict]], *, study: StudyDefinition, sdtmig: Sdt
                               subject_dates=subject_dates, visit_dm=visit_dm)
         if domain == "SE":
             se = frame
+        if domain == "SV":
+            frame = derive_sv_planned(frame, study=study)
         spec = sdtmig.domain(domain)
         frame, split_qualifiers, issues = _split_long_values(frame, spec)
         result.issues += issues
@@ -184,7 +206,7 @@ def assemble(rows: dict[str, list[dict]], *, study: StudyDefinition, sdtmig: Sdt
         supp, supp_issues = build_supp(frame, domain=domain, qualifiers=qualifiers)
         result.issues += supp_issues
         result.qualifiers.update({f"{domain}.{k}": v for k, v in qualifiers.items()})
-        shaped = shape_domain(frame, spec, studyid=study.studyid)
+        shaped = shape_domain(frame, spec, studyid=study.studyid, keep=kept_study_days(frame, conf or {}))
         result.issues += shaped.issues
         result.datasets[domain] = Dataset(domain, shaped.frame, shaped.provenance)
         if len(supp):

@@ -5,7 +5,8 @@ matched by linkId = QSTESTCD, or by the Questionnaire item's code; never by posi
 project item code system (MMT-8, myositis globals). Item definitions, QSCAT/QSTESTCD/QSTEST (CDISC CT where CDISC
 publishes the instrument, sponsor-defined otherwise) come from ``mappings/instruments/data``.
 
-QSEVAL is not a QS variable in SDTMIG 3.4: it goes to SUPPQS (``_supp``). --SEQ, --DY, VISIT/VISITNUM, EPOCH and
+QSEVAL is not a QS variable in SDTMIG 3.4 and, being an SDTM model variable, may not be a SUPPQS QNAM either
+(CORE-000783); the evaluator is implied by the instrument (QSCAT) and is not submitted. --SEQ, --DY, VISIT/VISITNUM, EPOCH and
 QSLOBXFL are derived study-wide (``cdisc.derive``).
 """
 
@@ -306,8 +307,7 @@ def _codes_for(form: Form, item: ItemDef) -> tuple[str, str, str]:
 
 def _base_row(form: Form, item: ItemDef) -> dict:
     testcd, test, cat = _codes_for(form, item)
-    return {"QSTESTCD": testcd, "QSTEST": test, "QSCAT": cat, "QSSCAT": item.scat, "QSDTC": form.dtc,
-            "_supp": {"QSEVAL": item.evaluator or form.defn.evaluator}}
+    return {"QSTESTCD": testcd, "QSTEST": test, "QSCAT": cat, "QSSCAT": item.scat, "QSDTC": form.dtc}
 
 
 def build_item_rows(form: Form) -> list[dict]:
@@ -360,7 +360,8 @@ def build_score_rows(form: Form, result: MapResult, usubjid: str, index: dict[st
                 result.issues.append(issue(QS006, f"{score.link_id}: source {supplied[0]} vs recomputed "
                                                   f"{computed.value:g}", where))
         else:
-            row.update({"QSSTAT": "NOT DONE", "QSREASND": computed.reason[:200]})
+            # not derived after all: QSDRVFL stays null on a NOT DONE score (a derived flag promises a result)
+            row.update({"QSSTAT": "NOT DONE", "QSREASND": computed.reason[:200], "QSDRVFL": None})
             result.issues.append(issue(QS004, f"{score.link_id}: {computed.reason}", where))
         rows.append(row)
     return rows

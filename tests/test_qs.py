@@ -39,7 +39,7 @@ def test_dlqi_items_as_collected_and_total_derived():
     assert (q1["QSCAT"], q1["QSTEST"], q1["QSORRES"], q1["QSSTRESC"], q1["QSSTRESN"]) == \
         ("DLQI", "DLQI1-How Itchy, Sore, Painful, Stinging", "A LITTLE", "1", 1.0)
     assert q1.get("QSDRVFL") is None and q1["QSDTC"] == "2023-04-03T10:15" and q1["_src"] == ("QuestionnaireResponse/qr1",)
-    assert q1["_supp"] == {"QSEVAL": "STUDY SUBJECT"}
+    assert "_supp" not in q1          # QSEVAL may be neither a QS nor a SUPPQS variable (CORE-000783)
     q7 = _rows(result, "DLQI107")[0]
     assert (q7["QSORRES"], q7["QSSTRESN"]) == ("NO", None)
     total = _rows(result, "DLQI111")[0]
@@ -55,7 +55,7 @@ def test_total_not_calculable_keeps_answered_items():
     result = map_qs(rec, study=STUDY, subject=SUBJECT)
     total = _rows(result, "DLQI111")[0]
     assert total["QSSTAT"] == "NOT DONE" and "2 questions unanswered" in total["QSREASND"]
-    assert total.get("QSSTRESN") is None and total["QSDRVFL"] == "Y"
+    assert total.get("QSSTRESN") is None and total.get("QSDRVFL") is None   # no result, so not flagged derived
     assert len([r for r in result.rows if r.get("QSDRVFL") is None]) == 9
     assert _rows(result, "DLQI113")[0]["QSSTAT"] == "NOT DONE"
     assert _rows(result, "DLQI112")[0]["QSSTRESN"] == 2
@@ -103,7 +103,7 @@ def test_mmt8_and_global_observations_give_items_and_unilateral_total():
     assert (total["QSSTRESN"], total["QSCAT"], total["QSDRVFL"]) == (72, "MMT-8", "Y")
     assert not _rows(result, "MMT8117")                            # no left side collected: no bilateral total
     g = _rows(result, "MYGA101")[0]
-    assert (g["QSSTRESN"], g["QSORRESU"], g["_supp"]["QSEVAL"]) == (3.5, "cm", "INVESTIGATOR")
+    assert (g["QSSTRESN"], g["QSORRESU"]) == (3.5, "cm")
 
 
 def test_haq_without_vas_codes_keep_their_cdisc_category():
@@ -150,5 +150,5 @@ def test_qs_rows_shape_write_and_read_back_from_xpt(tmp_path):
     assert not [i for i in issues if i.severity.value == "error"]
     back = read_xpt(tmp_path / "qs.xpt").frame.set_index("QSTESTCD")
     assert back.loc["DLQI101", "QSORRES"] == "A LITTLE" and back.loc["DLQI101", "QSSTRESN"] == 1
-    assert back.loc["DLQI111", "QSSTAT"] == "NOT DONE" and back.loc["DLQI111", "QSDRVFL"] == "Y"
+    assert back.loc["DLQI111", "QSSTAT"] == "NOT DONE" and back.loc["DLQI111", "QSDRVFL"] is None
     assert back.loc["DLQI112", "QSSTRESN"] == 2 and back.loc["DLQI112", "QSCAT"] == "DLQI"
