@@ -18,7 +18,6 @@ import io
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -35,14 +34,14 @@ from cdisc.standards import load_ct, load_sdtmig
 from cdisc.xpt import write_xpt
 from interop import __version__
 from interop.assemble import Assembled, assemble
-from interop.normalize.inputs import open_inputs
+from interop.engines import LocalEngine, open_engine
 from interop.normalize.pseudonym import compute_pseudonym, load_pseudonym_key
 from interop.normalize.record import SubjectRecord
 from interop.package import atomic_folder, sha256_file, write_manifest
 from interop.reconcile import build_reconciliation
 from interop.reviewer_notes import render_reviewer_notes
 from mappings.instruments import list_assumptions
-from interop.subject_run import SubjectOutput, run_subject
+from interop.subject_run import SubjectOutput, _mappers, run_subject
 from mappings.study import StudyDefinition, load_study
 
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
@@ -61,6 +60,7 @@ class ConvertOptions:
     run_core: bool = True
     meddra: Path | None = None              # MedDRA ASCII distribution folder (licensed; the user's own)
     pseudonym_key_file: Path | None = None  # secret for keyed pseudonyms (else $FHIR2CDISC_PSEUDONYM_KEY)
+    engine: str = "local"                   # local | spark (interop.engines; spark master from $SPARK_MASTER)
 
 
 @dataclass(slots=True)
@@ -118,22 +118,27 @@ def subject_pseudonyms(key) -> Callable[[SubjectRecord], str | None]:
 
 def map_subjects(records: Iterator[SubjectRecord], *, study: StudyDefinition, workers: int,
                  on_subject: Callable[[], None] | None = None, pseudonym_key=None,
-                 meddra: Path | None = None) -> Iterator[SubjectOutput]:
-    """Run :func:`run_subject` over the records, in input order (so output is the same for any ``workers``)."""
+                 meddra: Path | None = None, engine=None) -> Iterator[SubjectOutput]:
+    """Run :func:`run_subject` over the records, in input order (so output is the same for any ``workers``).
+
+    ``engine`` (:mod:`interop.engines`) runs the per-patient step; default: a streaming process pool of
+    ``workers`` processes (in this process when ``workers <= 1``).
+    """
     fallback = subject_pseudonyms(pseudonym_key)
     meddra_folder = str(meddra) if meddra else None
-    if workers <= 1:
+    if engine is None and workers <= 1:
         for record in records:
             yield run_subject(record, study=study, subjid_fallback=fallback(record), meddra=meddra_folder)
             if on_subject:
                 on_subject()
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        jobs = ((r, study.key, fallback(r), meddra_folder) for r in records)
-        for output in pool.map(_run_one, jobs, chunksize=4):
-            yield output
-            if on_subject:
-                on_subject()
+    engine = engine or LocalEngine(workers=workers)
+    _mappers(None)  # import (declare the issue codes of) every mapper here too: the notes look titles up
+    jobs = ((r, study.key, fallback(r), meddra_folder) for r in records)
+    for output in engine.map(_run_one, jobs):
+        yield output
+        if on_subject:
+            on_subject()
 
 
 @cache
@@ -230,6 +235,22 @@ def build_define_document(assembled: Assembled, study: StudyDefinition, *, creat
                         sponsor_codelist_variables=SPONSOR_CODELIST_VARIABLES)
 
 
+def screening_label(output: SubjectOutput, position: int) -> str:
+    """How the package's screening report names a patient: USUBJID for trial subjects, else a positional label
+    (never a hospital identifier or a name)."""
+    return output.usubjid or f"PRESCREEN-{position:05d}"
+
+
+def write_screening_files(gathered: Gathered, study: StudyDefinition, folder: Path) -> list[Path]:
+    """screening/<study>/screening.{json,csv,html}: every patient's eligibility verdicts with their evidence."""
+    from interop.screening import PatientScreening, ScreeningReport, StudyScreening, write_reports
+
+    patients = [PatientScreening(screening_label(o, i), o.screening)
+                for i, o in enumerate(gathered.outputs, start=1) if o.screening is not None]
+    report = ScreeningReport({study.key: StudyScreening(study.key, patients)}, as_of=None)
+    return write_reports(report, folder)
+
+
 def write_outcome_files(assembled: Assembled, study: StudyDefinition, folder: Path) -> list[Path]:
     """The trial outcome table (CSV) and a plot per subject, from the derived QS (and LB for muscle enzymes)."""
     from mappings.outcomes import derive_outcome_table, write_outcomes
@@ -291,9 +312,12 @@ def convert(options: ConvertOptions, *, on_subject: Callable[[], None] | None = 
     if options.meddra is not None:
         from interop.subject_run import load_dictionary
         _dictionary, meddra_issues = load_dictionary(str(options.meddra))
-    with open_inputs(list(options.inputs), timezone=study.timezone) as ingest:
+    engine = open_engine(options.engine, workers=options.workers) if options.engine == "local" \
+        else open_engine(options.engine)
+    with engine.open(list(options.inputs), timezone=study.timezone) as ingest:
         for output in map_subjects(ingest.subjects(), study=study, workers=options.workers, on_subject=on_subject,
-                                   pseudonym_key=pseudonym_key, meddra=options.meddra):
+                                   pseudonym_key=pseudonym_key, meddra=options.meddra,
+                                   engine=engine if options.engine != "local" or options.workers > 1 else None):
             gathered.add(output)
         inventory = list(ingest.inventory)
         ingest_issues = list(ingest.issues)
@@ -317,6 +341,7 @@ def convert(options: ConvertOptions, *, on_subject: Callable[[], None] | None = 
             result.issues += [make_issue(DEF001, e) for e in define_errors]
         write_provenance(assembled, gathered.sources, folder / "provenance.csv")
         write_outcome_files(assembled, study, folder / "outcomes")
+        write_screening_files(gathered, study, folder / "screening")
         (folder / "reconciliation.json").write_bytes(orjson.dumps(reconciliation, option=orjson.OPT_INDENT_2) + b"\n")
         if options.validate:
             stage("validating (CDISC CORE and our checks)")

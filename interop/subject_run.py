@@ -29,6 +29,7 @@ class SubjectOutput:
     unmapped: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)            # resource key -> versionId or sha256:...
     subject: SubjectContext | None = None
+    screening: object | None = None                                  # mappings.eligibility ScreeningResult
 
 
 def _mappers(meddra):
@@ -39,7 +40,7 @@ def _mappers(meddra):
 
     return (("DM", dm.map_dm), ("DS", ds.map_ds), ("SV", sv.map_sv), ("SE", se.map_se), ("EX", ex.map_ex),
             ("CM", cm.map_cm), ("AE", partial(ae.map_ae, meddra=meddra)), ("LB", lb.map_lb), ("VS", vs.map_vs),
-            ("MH", partial(mh.map_mh, meddra=meddra)), ("QS", qs.map_qs), ("IE", ie.map_ie))
+            ("MH", partial(mh.map_mh, meddra=meddra)), ("QS", qs.map_qs))
 
 
 @lru_cache(maxsize=4)
@@ -86,6 +87,10 @@ def run_subject(record: SubjectRecord, *, study: StudyDefinition, subjid_fallbac
                         status=subject.status if subject else "not-a-subject", subject=subject)
     out.issues.extend(issues)
     out.sources = _source_pin(record)
+    from mappings.eligibility import screen_subject
+    from mappings.ie import map_ie
+
+    out.screening = screen_subject(record, study=study.key)
     if subject is None or subject.status == "not-a-subject":
         reason = f"patient is not a subject of {study.studyid} (no ResearchSubject for the study)"
         for resource in record.all_resources():
@@ -94,6 +99,7 @@ def run_subject(record: SubjectRecord, *, study: StudyDefinition, subjid_fallbac
     dictionary, _dictionary_issues = load_dictionary(meddra)
     for _domain, mapper in _mappers(dictionary):
         _merge(out, mapper(record, study=study, subject=subject), subject.usubjid)
+    _merge(out, map_ie(record, study=study, subject=subject, screening=out.screening), subject.usubjid)
     for resource in record.all_resources():
         if resource.key not in out.mapped and resource.key not in out.evidence and resource.key not in out.unmapped:
             out.unmapped[resource.key] = f"no mapping reads {resource.type} resources for {study.studyid}"
