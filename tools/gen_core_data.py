@@ -12,7 +12,7 @@ and writes the part our runs need as gzipped JSON, never pickles:
 - ``standards_details.json.gz``, ``standards_models.json.gz``, ``variables_metadata.json.gz``
 - ``sdtmct-2025-03-28.json.gz``     codelists and terms without definitions and synonyms (the
   engine's operations read submission values, C-codes, names, preferred terms, extensibility)
-- ``published_ct_packages.txt``     names of published CT packages (for CORE-000761)
+- ``published_ct_packages.json``    names of published CT packages (for CORE-000761), a JSON list
 - ``manifest.json``                 source, engine version, file list with SHA-256
 
 Python ``set`` values (the engine keeps ``dataset_names`` as a set) are written as
@@ -111,9 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name, data in build(args.cache).items():
         manifest["files"][name] = write_json_gz(args.out / name, data)
-    published = (args.cache / "published_ct_packages.txt").read_text(encoding="utf-8")
-    (args.out / "published_ct_packages.txt").write_text(published, encoding="utf-8")
-    manifest["files"]["published_ct_packages.txt"] = hashlib.sha256(published.encode()).hexdigest()
+    lines = (args.cache / "published_ct_packages.txt").read_text(encoding="utf-8").splitlines()
+    published = json.dumps(sorted(n.strip() for n in lines if n.strip() and not n.startswith("#")), indent=0) + "\n"
+    (args.out / "published_ct_packages.json").write_text(published, encoding="utf-8")
+    manifest["files"]["published_ct_packages.json"] = hashlib.sha256(published.encode()).hexdigest()
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     total = sum((args.out / n).stat().st_size for n in manifest["files"])
     print(f"gen_core_data: wrote {len(manifest['files'])} files, {total / 1e6:.2f} MB, into {args.out}")

@@ -75,8 +75,8 @@ def build_pickle_cache(data_dir: str, cache_dir: str) -> str:
         if name.endswith(".json.gz"):
             with open(os.path.join(tmp, name[: -len(".json.gz")] + ".pkl"), "wb") as fh:
                 pickle.dump(read_json_gz(os.path.join(data_dir, name)), fh, protocol=4)
-    with open(os.path.join(data_dir, "published_ct_packages.txt"), encoding="utf-8") as src, \
-            open(os.path.join(tmp, "published_ct_packages.txt"), "w", encoding="utf-8") as dst:
+    with open(os.path.join(data_dir, "published_ct_packages.json"), encoding="utf-8") as src, \
+            open(os.path.join(tmp, "published_ct_packages.json"), "w", encoding="utf-8") as dst:
         dst.write(src.read())
     with open(os.path.join(tmp, CACHE_STAMP), "w", encoding="utf-8") as fh:
         fh.write(stamp)
@@ -147,8 +147,8 @@ def load_library_metadata(cache_dir: str, standard: str, version: str, ct_packag
         die(f"CT package(s) not shipped: {', '.join(missing)}; shipped: {', '.join(sorted(available))}")
     ct_data = {c: load_pickle(os.path.join(cache_dir, c + ".pkl")) for c in ct_packages}
     published = set(available)
-    with open(os.path.join(cache_dir, "published_ct_packages.txt"), encoding="utf-8") as fh:
-        published |= {ln.strip() for ln in fh if ln.strip() and not ln.startswith("#")}
+    with open(os.path.join(cache_dir, "published_ct_packages.json"), encoding="utf-8") as fh:
+        published |= set(json.load(fh))
     if define_path:
         from cdisc_rules_engine.services.define_xml.define_xml_reader_factory import DefineXMLReaderFactory
 
