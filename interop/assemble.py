@@ -109,6 +109,8 @@ def derive_coding_by_precedent(ae: pd.DataFrame, *, variables: tuple[str, ...]) 
     key = ae["AETERM"].astype("string").str.strip().str.casefold()
     coded = ae[ae["AEDECOD"].notna()].assign(_key=key).drop_duplicates("_key").set_index("_key")[present]
     todo = ae["AEDECOD"].isna() & key.isin(coded.index)
+    if not todo.any():      # nothing to fill (pandas refuses even an empty assignment into an int64 column)
+        return ae, 0
     out = ae.copy()
     for variable in present:
         out.loc[todo, variable] = key[todo].map(coded[variable]).to_numpy()
