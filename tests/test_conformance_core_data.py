@@ -42,13 +42,15 @@ def test_rules_are_the_sdtmig_3_4_set():
 
 def test_driver_rebuilds_the_pickle_cache_once(tmp_path):
     driver = load_driver()
-    cache = tmp_path / "cache"
-    driver.build_pickle_cache(str(core.DATA_DIR), str(cache))
+    built = driver.build_pickle_cache(str(core.DATA_DIR), str(tmp_path / "cache"))
+    cache = type(tmp_path)(built)
+    assert cache.parent == tmp_path / "cache"
     names = sorted(p.name for p in cache.iterdir())
     assert "rules.pkl" in names and f"{core.CT_PACKAGE}.pkl" in names and "published_ct_packages.json" in names
     with (cache / "standards_details.pkl").open("rb") as fh:
         details = pickle.load(fh)["standards/sdtmig/3-4"]
     assert isinstance(details["dataset_names"], set) and "DM" in details["dataset_names"]
     stamp = (cache / driver.CACHE_STAMP).stat().st_mtime_ns
-    driver.build_pickle_cache(str(core.DATA_DIR), str(cache))
+    assert driver.build_pickle_cache(str(core.DATA_DIR), str(tmp_path / "cache")) == built
     assert (cache / driver.CACHE_STAMP).stat().st_mtime_ns == stamp
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [cache.name]

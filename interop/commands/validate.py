@@ -20,6 +20,7 @@ from cdisc.conformance.report import report_to_dict, summary_rows
 from cdisc.issues import ConversionError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+TITLE_CHARS = 60
 
 
 class FailOn(str, Enum):
@@ -37,9 +38,10 @@ def render_human(report: ValidationReport, out: Path | None, console: Console) -
     """Counts per rule and severity, then where the reports are."""
     table = Table(title=f"Validation of {report.package}")
     for header in ("Source", "Rule", "Severity", "Title", "Datasets", "Findings"):
-        table.add_column(header)
-    for row in summary_rows(report):
-        table.add_row(*(str(c) for c in row))
+        table.add_column(header, no_wrap=header != "Title", overflow="ellipsis")
+    for source, rule_id, severity, title, datasets, count in summary_rows(report):
+        short = title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 3] + "..."
+        table.add_row(source, rule_id, severity, short, datasets, str(count))
     console.print(table)
     counts = report.counts_by_severity()
     console.print(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info; "

@@ -63,14 +63,19 @@ def data_fingerprint(data_dir: str) -> str:
         return hashlib.sha256(fh.read()).hexdigest()
 
 
-def build_pickle_cache(data_dir: str, cache_dir: str) -> str:
-    """Turn ``data/*.json.gz`` into the engine's ``*.pkl`` cache in ``cache_dir`` (atomic, idempotent)."""
+def build_pickle_cache(data_dir: str, cache_root: str) -> str:
+    """Turn ``data/*.json.gz`` into the engine's ``*.pkl`` cache; returns the cache folder.
+
+    The folder is ``cache_root/<data fingerprint>``, built in a temporary folder and renamed into
+    place, never rewritten: concurrent runs either reuse it or lose the rename race and use the
+    winner's copy.
+    """
     stamp = data_fingerprint(data_dir)
-    stamp_path = os.path.join(cache_dir, CACHE_STAMP)
-    if os.path.isfile(stamp_path) and open(stamp_path, encoding="utf-8").read() == stamp:
-        return cache_dir
-    os.makedirs(os.path.dirname(os.path.abspath(cache_dir)) or ".", exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".core-cache-", dir=os.path.dirname(os.path.abspath(cache_dir)))
+    final = os.path.join(os.path.abspath(cache_root), stamp[:16])
+    if os.path.isfile(os.path.join(final, CACHE_STAMP)):
+        return final
+    os.makedirs(cache_root, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".building-", dir=cache_root)
     for name in sorted(os.listdir(data_dir)):
         if name.endswith(".json.gz"):
             with open(os.path.join(tmp, name[: -len(".json.gz")] + ".pkl"), "wb") as fh:
@@ -80,16 +85,13 @@ def build_pickle_cache(data_dir: str, cache_dir: str) -> str:
         dst.write(src.read())
     with open(os.path.join(tmp, CACHE_STAMP), "w", encoding="utf-8") as fh:
         fh.write(stamp)
-    if os.path.isdir(cache_dir):
-        old = cache_dir + f".old-{os.getpid()}"
-        os.replace(cache_dir, old)
-        os.replace(tmp, cache_dir)
-        for name in os.listdir(old):
-            os.remove(os.path.join(old, name))
-        os.rmdir(old)
-    else:
-        os.replace(tmp, cache_dir)
-    return cache_dir
+    try:
+        os.rename(tmp, final)
+    except OSError:  # another run renamed its copy first: use that one, drop ours
+        for name in os.listdir(tmp):
+            os.remove(os.path.join(tmp, name))
+        os.rmdir(tmp)
+    return final
 
 
 def load_pickle(path: str):
@@ -246,7 +248,7 @@ def parse_args(argv=None):
     p.add_argument("--data", required=True, help="folder with .xpt files")
     p.add_argument("--define", default=None)
     p.add_argument("--shipped", required=True, help="the project's cdisc/conformance/core/data folder")
-    p.add_argument("--cache-dir", required=True, help="where to (re)build the engine's pickle cache")
+    p.add_argument("--cache-dir", required=True, help="root folder of the engine's pickle caches (one per data version)")
     p.add_argument("--out", required=True, help="result JSON file")
     p.add_argument("--standard", default="sdtmig")
     p.add_argument("--version", default="3-4")
