@@ -143,3 +143,12 @@ def test_core_severity_file_gives_reasons_and_is_applied():
             first.row, first.value) == ("CORE", "CORE-000767", Severity.WARNING, "DS", "DSDECOD, $model_variables",
                                         "01-701-1015", 4, "DSDECOD=COMPLETED; $model_variables=[20 values]")
     assert (failed.rule_id, failed.severity, failed.dataset) == ("CONF901", Severity.INFO, "AE")
+
+
+def test_severity_of_our_codes_can_be_overridden(tmp_path):
+    folder = write_dm(tmp_path / "pkg", SEX="Female")
+    report = validate_package(folder, out=None, run_core=False, severity={"CONF007": Severity.WARNING})
+    assert [(f.rule_id, f.severity) for f in report.findings] == [("CONF007", Severity.WARNING)]
+    assert report.fails("warning") and not report.fails("error")
+    assert [i.code for i in report.issues] == ["CONF007"]
+    assert report.issues[0].where.dataset == "DM" and report.issues[0].where.usubjid == "LEN-CLE-01-001"
