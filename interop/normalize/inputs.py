@@ -286,6 +286,42 @@ def open_inputs(paths: Iterable[Path], *, timezone: str, workdir: Path | None = 
     Ingest
     """
     zone = load_zone(timezone)
+    items = read_on_site_clock(paths, zone=zone, limits=limits)
+    return group_inputs(items, timezone=timezone, workdir=workdir, spill_after=spill_after,
+                        validate_models=validate_models)
+
+
+LocalTimes = tuple[str, ...]   # element paths of one item whose dateTime had no UTC offset
+
+
+def read_on_site_clock(paths: Iterable[Path], *, zone: ZoneInfo,
+                       limits: Limits = Limits()) -> Iterator[tuple[ReadItem, LocalTimes]]:
+    """Step 1 (read): every input item, checked and moved onto the site clock, with its local-time elements.
+
+    Yields ``(item, local_times)``: ``local_times`` lists the elements of the item whose dateTime/instant had no
+    UTC offset (taken as site local time; counted into FHIR008 by :func:`group_inputs`).
+    """
+    pending_local: list[str] = []
+
+    def on_datetime(value: str, kind: str, path: str) -> str:
+        converted, had_offset = convert_to_site_clock(value, zone)
+        if not had_offset:
+            pending_local.append(path)
+        return converted
+
+    for item in read_inputs(list(paths), ReadOptions(limits=limits, on_datetime=on_datetime)):
+        local_times = tuple(pending_local)
+        pending_local.clear()
+        yield item, local_times
+
+
+def group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str, workdir: Path | None = None,
+                 spill_after: int = DEFAULT_SPILL_AFTER, validate_models: bool = False) -> Ingest:
+    """Steps 2 and 3 (decide, group) over items read by :func:`read_on_site_clock` (in input order).
+
+    The items may come from another reader of the same files (the Spark engine reads NDJSON in its
+    executors): the result depends only on the items and their order.
+    """
     issues: list[Issue] = []
     inventory = Inventory()
     state = {"workdir": workdir, "own": False}
@@ -298,20 +334,11 @@ def open_inputs(paths: Iterable[Path], *, timezone: str, workdir: Path | None = 
         return Path(state["workdir"])
 
     local_times: dict[str, list] = {}     # file -> [count, first resource key, first element]
-    pending_local: list[str] = []          # element paths of the item being read, without offset
-
-    def on_datetime(value: str, kind: str, path: str) -> str:
-        converted, had_offset = convert_to_site_clock(value, zone)
-        if not had_offset:
-            pending_local.append(path)
-        return converted
-
     store = _SpillList(spill_after, folder)
     summaries: list[_Summary] = []
     resolver = ReferenceResolver()
-    options = ReadOptions(limits=limits, on_datetime=on_datetime)
 
-    for item in read_inputs(list(paths), options):
+    for item, pending_local in items:
         issues.extend(item.issues)
         if item.data is None:
             if item.is_resource:
@@ -323,7 +350,6 @@ def open_inputs(paths: Iterable[Path], *, timezone: str, workdir: Path | None = 
         if pending_local:
             local_times.setdefault(item.file, [0, summary.key, _join_path(item.path, pending_local[0])])
             local_times[item.file][0] += len(pending_local)
-            pending_local.clear()
         if validate_models:
             issues.extend(_model_issues(item, summary.key))
         summaries.append(summary)
