@@ -20,8 +20,8 @@ def test_len_cdm_treatment_starts_at_first_dose():
               research_subject(study="len-cdm", study_key="len-cdm", consent="c1", end="2023-06-30"),
               medication_administration(start="2023-01-10", end="2023-06-25"), study=CDM)
     assert rows == [
-        {"ETCD": "SCRN", "ELEMENT": "Screening", "TAETORD": 1, "SESTDTC": "2023-01-02", "SEENDTC": "2023-01-10"},
-        {"ETCD": "LEN", "ELEMENT": "Lenalidomide 5 mg", "TAETORD": 2, "SESTDTC": "2023-01-10", "SEENDTC": "2023-06-30"},
+        {"ETCD": "SCRN", "ELEMENT": "Screening", "EPOCH": "SCREENING", "TAETORD": 1, "SESTDTC": "2023-01-02", "SEENDTC": "2023-01-10"},
+        {"ETCD": "LEN", "ELEMENT": "Lenalidomide 5 mg", "EPOCH": "TREATMENT", "TAETORD": 2, "SESTDTC": "2023-01-10", "SEENDTC": "2023-06-30"},
     ]
 
 
@@ -34,4 +34,5 @@ def test_len_cle_treatment_starts_at_randomisation_in_the_actual_arm():
 
 def test_screen_failure_has_screening_only():
     rows = se(research_study(), research_subject(status="ineligible", consent="c1", end="2023-01-20"))
-    assert rows == [{"ETCD": "SCRN", "ELEMENT": "Screening", "SESTDTC": "2023-01-02", "SEENDTC": "2023-01-20"}]
+    assert rows == [{"ETCD": "SCRN", "ELEMENT": "Screening", "EPOCH": "SCREENING", "SESTDTC": "2023-01-02",
+                     "SEENDTC": "2023-01-20"}]
