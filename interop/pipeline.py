@@ -333,8 +333,9 @@ def convert(options: ConvertOptions, *, on_subject: Callable[[], None] | None = 
     stage("writing the package")
     with atomic_folder(options.out) as folder:
         result.issues += write_datasets(assembled, folder, created=created, study=study)
-        define_path, define_errors = define_xml.write_define(build_define_document(assembled, study, created=created),
-                                                             folder)
+        define_doc = build_define_document(assembled, study, created=created)
+        result.issues += define_xml.check_define_model(define_doc)
+        define_path, define_errors = define_xml.write_define(define_doc, folder)
         if define_errors:
             from cdisc.codes import DEF001
             from cdisc.issues import issue as make_issue
