@@ -187,8 +187,8 @@ def rule_age(params: dict, ctx: RuleContext) -> Outcome:
     low, high = params.get("min"), params.get("max")
     fits = [(low is None or age >= low) and (high is None or age <= high) for age in (youngest, oldest)]
     shown = str(youngest) if youngest == oldest else f"{youngest}-{oldest}"
-    evidence = (Evidence(ctx.record.key, f"age {shown} years on {ctx.screening.iso} ({ctx.screening.source})",
-                         patient.get("birthDate")),)
+    # the birth date itself is never evidence: it is an identifier (issue #8); the age and its date suffice
+    evidence = (Evidence(ctx.record.key, f"age {shown} years on {ctx.screening.iso} ({ctx.screening.source})"),)
     if all(fits):
         return Outcome(Verdict.MET, evidence)
     if not any(fits):
