@@ -194,12 +194,28 @@ def pull_bulk(run: _Run, types: tuple[str, ...]) -> None:
     run.issues.extend(bulk.read_error_files(state, folder))
     if any(i.code == codes.PULL007.code for i in issues):
         run.partial = True
+    shared: dict[tuple[str, str], dict] = {}
     for file in files:
-        read_ndjson_into(run, file)
+        read_ndjson_into(run, file, shared)
+    keep_referenced_shared(run, shared)
 
 
-def read_ndjson_into(run: _Run, file: Path) -> None:
-    """Keep each resource of a downloaded NDJSON file (bad lines reported as PULL014)."""
+def keep_referenced_shared(run: _Run, shared: dict[tuple[str, str], dict]) -> None:
+    """Keep the exported shared resources (Medication, Organization...) that kept resources refer to.
+
+    A system- or Group-level export holds reference data of the whole server; only what the selected patients'
+    resources point to (directly or through other kept shared resources) is kept.
+    """
+    while True:
+        wanted = [k for k in shared_references(run.store.resources.values()) if k in shared]
+        if not wanted:
+            return
+        for key in wanted:
+            run.store.add(shared.pop(key), "bulk")
+
+
+def read_ndjson_into(run: _Run, file: Path, shared: dict[tuple[str, str], dict]) -> None:
+    """Keep each resource of a downloaded NDJSON file (bad lines reported as PULL014); shared ones aside."""
     with file.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -210,7 +226,11 @@ def read_ndjson_into(run: _Run, file: Path) -> None:
                 run.issues.append(issue(codes.PULL014, "NDJSON line is not JSON", Location(file=file.name,
                                                                                            entry=number)))
                 continue
-            if isinstance(resource, dict):
+            if not isinstance(resource, dict):
+                continue
+            if is_shared(str(resource.get("resourceType"))) and isinstance(resource.get("id"), str):
+                shared.setdefault((resource["resourceType"], resource["id"]), resource)
+            else:
                 keep_resource(run, resource, "bulk")
 
 
