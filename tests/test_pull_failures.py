@@ -5,17 +5,16 @@ an interrupted export, DELETE on abort, and no secret in any output."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from interop.pull.config import AuthConfig, AuthKind, Mode, PullOptions, RetryPolicy, Secret
+from interop.pull.config import AuthConfig, AuthKind, PullOptions, RetryPolicy, Secret
 from interop.pull.run import PullProgress, run_pull
 from mappings.study import load_study
-from tests.fhir_test_server.faulty import Behaviour, FaultyFhirServer
+from tests.fhir_test_server.faulty import FaultyFhirServer
 
 pytestmark = pytest.mark.server
 
@@ -215,7 +214,7 @@ def test_files_without_required_token_are_fetched_without_authorization(server, 
     assert all(r.authorized for r in server.requests if "status/" in r.path)
 
 
-def test_no_secret_in_manifest_issues_or_cli_output(server, tmp_path, rsa_key):
+def test_no_secret_in_manifest_issues_or_cli_output(server, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from interop.cli import app
@@ -237,12 +236,9 @@ def test_no_secret_in_manifest_issues_or_cli_output(server, tmp_path, rsa_key):
     for text in texts:
         assert secret not in text
     # the same with a bearer token given through the environment
-    os.environ["PULL_TEST_TOKEN"] = "tok-" + secret
-    try:
-        result = runner.invoke(app, ["pull", "--base", server.base, "--study", "len-cdm", "--out", str(out),
-                                     "--auth", "bearer", "--token-env", "PULL_TEST_TOKEN", "--retries", "2",
-                                     "--backoff", "0.01"])
-    finally:
-        del os.environ["PULL_TEST_TOKEN"]
+    monkeypatch.setenv("PULL_TEST_TOKEN", "tok-" + secret)
+    result = runner.invoke(app, ["pull", "--base", server.base, "--study", "len-cdm", "--out", str(out),
+                                 "--auth", "bearer", "--token-env", "PULL_TEST_TOKEN", "--retries", "2",
+                                 "--backoff", "0.01"])
     assert result.exit_code == 1
     assert secret not in result.output and secret not in (out / "manifest.json").read_text()

@@ -181,7 +181,8 @@ def _handler_for(server: FaultyFhirServer):
             query = parse_qs(parts.query)
             if path == ".well-known/smart-configuration":
                 return self._send(200, {"token_endpoint": f"{server.base}/token",
-                                        "grant_types_supported": ["client_credentials"]}, content_type="application/json")
+                                        "grant_types_supported": ["client_credentials"]},
+                                  content_type="application/json")
             if path == "token" and method == "POST":
                 return self._token()
             if path.startswith("files/") and not server.behaviour.requires_access_token:
