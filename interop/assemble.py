@@ -120,8 +120,8 @@ def derive_coding_by_precedent(ae: pd.DataFrame, *, variables: tuple[str, ...]) 
 
 
 def derive_sv_planned(sv: pd.DataFrame, *, study: StudyDefinition) -> pd.DataFrame:
-    """SVPRESP 'Y' on scheduled visits (VISITNUM in TV), null on unscheduled ones; SVOCCUR 'Y' (each SV record
-    is a visit that took place) (SDTMIG 3.4 SV assumptions).
+    """SVPRESP 'Y' on scheduled visits (VISITNUM in TV) and SVOCCUR 'Y' (they took place); both null on
+    unscheduled visits (SDTMIG 3.4 SV assumptions; CORE-000038: SVOCCUR only with SVPRESP 'Y').
 
     >>> from mappings.study import load_study
     >>> derive_sv_planned(pd.DataFrame({"VISITNUM": [1.0, 1.01]}), study=load_study("len-cdm"))["SVPRESP"].tolist()
@@ -130,7 +130,7 @@ def derive_sv_planned(sv: pd.DataFrame, *, study: StudyDefinition) -> pd.DataFra
     planned = {v.visitnum for v in study.visits}
     out = sv.copy()
     out["SVPRESP"] = out["VISITNUM"].map(lambda n: "Y" if n in planned else None).astype("object")
-    out["SVOCCUR"] = "Y"
+    out["SVOCCUR"] = out["SVPRESP"]
     return out
 
 

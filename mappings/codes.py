@@ -111,6 +111,10 @@ MAP085 = declare("MAP085", "no informed consent date: medical history split by f
                  Severity.WARNING, "send a research Consent with dateTime")
 
 
+MAP022 = declare("MAP022", "AGE derived with a substitute: partial birth date (minimum possible age) or another "
+                 "reference date", Severity.WARNING, "send the full Patient.birthDate and a research Consent dateTime")
+
+
 # ---- MAP040-049: study-level steps (interop/assemble.py) ---------------------------------------------
 MAP040 = declare("MAP040", "adverse events coded by precedent: same verbatim term as a coded event of the study",
                  Severity.INFO, "pass --meddra with the sponsor's MedDRA distribution to code every event")

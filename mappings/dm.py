@@ -6,12 +6,15 @@ Value rules (study definition ``subject`` section; docs/FHIR-INPUT.md):
   is the treatment period); RFICDTC, RFPENDTC from the subject context (``mappings.subject``).
 - DTHDTC from ``Patient.deceasedDateTime``; DTHFL ``Y`` when it or ``deceasedBoolean`` says so, else null.
 - SITEID, COUNTRY from the study definition; BRTHDTC per ``subject.brthdtc`` (none | year | full).
-- AGE in completed years at ``subject.age_at`` (consent: RFICDTC; first-dose: RFSTDTC), AGEU YEARS;
-  only from complete dates (MAP010 otherwise).
+- AGE in completed years at ``subject.age_at`` (consent: RFICDTC; first-dose: RFSTDTC), AGEU YEARS. Without
+  the consent date, the first dose, then the randomisation date is the reference (MAP022). A birth date known
+  to the year or month gives the minimum possible age: the birth date is taken as the last day of the known
+  period (MAP022); no birth date or no reference date: no AGE (MAP010).
 - SEX by ``subject.sex_policy``: the first source, in order, whose value maps to M or F wins; a source
   mapping to U is kept only when no later source says M/F; no source: U (MAP011).
 - RACE/ETHNIC from the US Core race/ethnicity ``ombCategory`` codings through
-  ``terminology/demographics.csv``; absent: NOT REPORTED; several races: MULTIPLE and SUPPDM
+  ``terminology/demographics.csv``; race absent: NOT REPORTED, ethnicity absent: null (CORE-000726 admits only
+  HISPANIC OR LATINO / NOT HISPANIC OR LATINO in ETHNIC); several races: MULTIPLE and SUPPDM
   RACE1..RACEn (SDTMIG 3.4 DM assumption 7).
 - ARMCD/ARM/ACTARMCD/ACTARM with ARMNRS (C142179) for screen failures, not assigned, assigned not
   treated and unplanned treatment (then ACTARMUD names the products given).
@@ -31,7 +34,7 @@ from cdisc.standards import ControlledTerminology, load_ct
 from interop.normalize.record import SubjectRecord, extension_value
 from mappings.algorithms import (assign, assign_ct, assign_dtc, hardcode, hardcode_ct, where_resource, with_source,
                                  add_supp)
-from mappings.codes import MAP010, MAP011, MAP021
+from mappings.codes import MAP010, MAP011, MAP021, MAP022
 from mappings.ex import read_exposures
 from mappings.result import MapResult, SubjectContext
 from mappings.study import StudyDefinition
@@ -110,7 +113,8 @@ def derive_race_values(codes: list[tuple[str, str]], variable: str, where) -> tu
 
 
 def derive_race(patient_res, ct: ControlledTerminology) -> tuple[dict, list[Issue]]:
-    """RACE and, for several races, SUPPDM RACE1..n; ETHNIC. Absent: NOT REPORTED."""
+    """RACE and, for several races, SUPPDM RACE1..n; ETHNIC. Absent race: NOT REPORTED; absent ethnicity: null
+    (ETHNIC takes only the two collected values, CORE-000726; "not collected" is not "not reported")."""
     table = load_demographics()
     row: dict = {}
     issues: list[Issue] = []
@@ -122,22 +126,50 @@ def derive_race(patient_res, ct: ControlledTerminology) -> tuple[dict, list[Issu
             row = assign(row, variable, table[(variable, "multiple", "")])
             for n, value in enumerate(values, start=1):
                 row = add_supp(row, f"{variable}{n}", value)
-        value = values[0] if values else table[(variable, "absent", "")]
+        value = values[0] if values else (table[(variable, "absent", "")] or None)
+        if value is None:
+            continue
         row, found = assign_ct(row, variable, value, codelist=codelist, ct=ct, where=where)
         issues.extend(found)
     return row, issues
 
 
+def latest_possible_date(text: str | None) -> date | None:
+    """The last day a partial date can stand for ('1950' -> 1950-12-31, '1950-02' -> 1950-02-28).
+
+    >>> latest_possible_date("1950"), latest_possible_date("1952-02"), latest_possible_date("1950-06-01")
+    (datetime.date(1950, 12, 31), datetime.date(1952, 2, 29), datetime.date(1950, 6, 1))
+    """
+    import calendar
+
+    parsed = parse_dtc(text)
+    if parsed is None:
+        return None
+    if parsed.day is not None:
+        return parsed.to_date()
+    month = parsed.month or 12
+    return date(parsed.year, month, calendar.monthrange(parsed.year, month)[1])
+
+
 def derive_age(patient_res, subject: SubjectContext, study: StudyDefinition, ct) -> tuple[dict, list[Issue]]:
-    """AGE/AGEU in completed years at the study's reference (consent or first dose)."""
-    at_text = {"consent": subject.rficdtc, "first-dose": subject.rfstdtc}.get(
-        (study.raw.get("subject") or {}).get("age_at", "consent"))
-    birth, at = date_part(patient_res.get("birthDate")), date_part(at_text)
-    if birth is None or at is None:
-        return {}, [issue(MAP010, "birth date or reference date missing or partial",
-                          where_resource(patient_res, "birthDate"))]
-    row = assign({}, "AGE", compute_age_years(birth, at))
-    return hardcode_ct(row, "AGEU", YEARS, codelist=AGEU, ct=ct), []
+    """AGE/AGEU in completed years at the study's reference (see the module docstring for partial dates)."""
+    preferred = (study.raw.get("subject") or {}).get("age_at", "consent")
+    candidates = {"consent": subject.rficdtc, "first-dose": subject.rfstdtc}
+    order = [preferred] + [k for k in ("consent", "first-dose") if k != preferred] + ["randomisation"]
+    candidates["randomisation"] = subject.randdtc
+    reference = next(((k, date_part(candidates[k])) for k in order if date_part(candidates[k])), (None, None))
+    birth_text = patient_res.get("birthDate")
+    birth = latest_possible_date(birth_text) if isinstance(birth_text, str) else None
+    where = where_resource(patient_res, "birthDate")
+    if birth is None or reference[1] is None:
+        return {}, [issue(MAP010, "birth date or reference date missing", where)]
+    issues = []
+    if reference[0] != preferred:
+        issues.append(issue(MAP022, f"AGE at the {reference[0]} date: no {preferred} date", where))
+    if date_part(birth_text) is None:
+        issues.append(issue(MAP022, f"AGE from the partial birth date '{birth_text}': minimum possible age", where))
+    row = assign({}, "AGE", compute_age_years(birth, reference[1]))
+    return hardcode_ct(row, "AGEU", YEARS, codelist=AGEU, ct=ct), issues
 
 
 def derive_arms(subject: SubjectContext, study: StudyDefinition, given: list[str], ct) -> dict:

@@ -34,7 +34,7 @@ def test_treated_subject_full_row():
         "SUBJID": "001", "RFSTDTC": "2023-05-20", "RFENDTC": "2023-06-20", "RFXSTDTC": "2023-05-20",
         "RFXENDTC": "2023-06-20", "RFICDTC": "2023-05-14", "RFPENDTC": "2023-06-30", "DTHDTC": "2023-07-02",
         "DMDTC": "2023-05-14", "DTHFL": "Y", "SITEID": "01", "AGE": 52, "AGEU": "YEARS", "SEX": "F",
-        "RACE": "NOT REPORTED", "ETHNIC": "NOT REPORTED", "ARMCD": "LEN5", "ARM": "Lenalidomide 5 mg/day",
+        "RACE": "NOT REPORTED", "ARMCD": "LEN5", "ARM": "Lenalidomide 5 mg/day",
         "ACTARMCD": "LEN5", "ACTARM": "Lenalidomide 5 mg/day", "COUNTRY": "FRA",
         "_src": ("Patient/p1", "ResearchSubject/rs1"), "_rule": "DM.from-patient",
     }
@@ -51,10 +51,30 @@ def test_age_at_consent_across_the_birthday():
     assert (before["AGE"], on["AGE"]) == (52, 53)
 
 
-def test_age_not_derived_from_partial_birth_date():
-    row, result = dm_row(patient(birth_date="1970"), research_study(), research_subject(consent="c1"), consent())
+def test_age_from_a_birth_year_is_the_minimum_possible_age():
+    # consent 2023-05-14; born some day in 1970 -> 52 (born 1970-12-31) or 53: AGE 52, reported
+    row, result = dm_row(*treated(birth_date="1970"))
+    assert (row["AGE"], row["AGEU"]) == (52, "YEARS")
+    assert [i.code for i in result.issues] == ["MAP022"]
+
+
+def test_age_at_first_dose_when_consent_date_is_missing():
+    rec = (patient(birth_date="1970-05-15"), research_study(),
+           research_subject(assigned_arm="LEN5", start="2023-01-09", end="2023-06-30"),
+           medication_administration(start="2023-05-20", end="2023-06-20"))
+    row, result = dm_row(*rec)
+    assert row["AGE"] == 53 and "MAP022" in [i.code for i in result.issues]
+
+
+def test_no_age_without_birth_date():
+    row, result = dm_row(*treated(birth_date=None))
     assert "AGE" not in row and "AGEU" not in row
-    assert [i.code for i in result.issues] == ["MAP010"]
+    assert "MAP010" in [i.code for i in result.issues]
+
+
+def test_ethnicity_absent_is_null_not_not_reported():
+    row, _ = dm_row(*treated())
+    assert "ETHNIC" not in row and row["RACE"] == "NOT REPORTED"
 
 
 def test_sex_policy_birth_sex_first_then_gender():
@@ -117,7 +137,7 @@ def test_brthdtc_year_when_configured():
 def test_dm_ct_values_are_cdisc_submission_values():
     with SHARED_CT.open(encoding="utf-8") as handle:
         terms = {(r["Codelist Code"], r["CDISC Submission Value"]) for r in csv.DictReader(handle, delimiter="\t")}
-    row, _ = dm_row(*treated(races=(("2106-3", "White"),)))
+    row, _ = dm_row(*treated(races=(("2106-3", "White"),), ethnicity=("2186-5", "Not Hispanic or Latino")))
     for var, codelist in (("SEX", "C66731"), ("RACE", "C74457"), ("ETHNIC", "C66790"), ("AGEU", "C66781")):
         assert (codelist, row[var]) in terms
     screen, _ = dm_row(patient(), research_study(), research_subject(status="ineligible"), consent())
