@@ -5,7 +5,8 @@ Records (DSCAT C74558, DSDECOD from C114118 PROTMLST for milestones and C66727 N
 1. INFORMED CONSENT OBTAINED (PROTOCOL MILESTONE), DSSTDTC = RFICDTC, from the Consent.
 2. RANDOMIZED (PROTOCOL MILESTONE), DSSTDTC = ResearchSubject.period.start, for enrolled subjects of a
    randomised study (trial summary RANDOM = Y, i.e. len-cle).
-3. The disposition event of STUDY PARTICIPATION (DSSCAT C170443), DSSTDTC = ResearchSubject.period.end:
+3. The disposition event of STUDY PARTICIPATION (DSSCAT C170443), DSSTDTC = ResearchSubject.period.end, else
+   the end of participation of the subject context (RFPENDTC: the last encounter, exposure or consent date):
    - screen failure: SCREEN FAILURE;
    - the discontinuation-reason extension (NCIt code of a C66727 term): that term (DSTERM = the
      extension's display as sent, else the term); a code outside C66727 gives MAP013 and no record;
@@ -73,6 +74,7 @@ def disposition_row(rs: Resource, subject: SubjectContext, ct: ControlledTermino
     row = hardcode_ct(row, "DSCAT", DISPOSITION_EVENT, codelist=DSCAT, ct=ct)
     row = hardcode_ct(row, "DSSCAT", STUDY_PARTICIPATION, codelist=DSSCAT, ct=ct)
     row, found = assign_dtc(row, "DSSTDTC", (rs.get("period") or {}).get("end"), where=where_resource(rs, "period.end"))
+    row, _ = assign_dtc(row, "DSSTDTC", subject.rfpendtc)        # fills only a gap (STYLE 1.6)
     return with_source(row, rs.key, rule="DS.participation-event"), issues + found
 
 

@@ -1,6 +1,7 @@
 """SE (Subject Elements): the elements the subject actually went through, with their dates.
 
-The study's elements follow TE: screening starts at informed consent (RFICDTC) and ends when the
+The study's elements follow TE: screening starts at informed consent (RFICDTC; without a consent date, at the
+first Encounter) and ends when the
 treatment element starts. The treatment element starts at randomisation (ResearchSubject.period.start)
 in a randomised study (trial summary RANDOM = Y: len-cle, "Randomisation to ..."), else at the first
 dose (RFSTDTC: len-cdm, "First dose of lenalidomide"), and ends at the end of participation (RFPENDTC,
@@ -42,10 +43,17 @@ def element_row(etcd: str, start: str | None, end: str | None, arm: Arm | None, 
     return with_source(row, source, rule="SE.from-subject-context"), issues
 
 
+def first_encounter_dtc(record: SubjectRecord) -> str | None:
+    """The earliest Encounter start: where screening begins when the record has no consent date."""
+    starts = sorted(s for e in record.of_type("Encounter") if isinstance(s := (e.get("period") or {}).get("start"), str))
+    return starts[0] if starts else None
+
+
 def map_se(record: SubjectRecord, *, study: StudyDefinition, subject: SubjectContext) -> MapResult:
     """SE rows of one subject (see the module doc)."""
     result = MapResult("SE")
-    if subject.rficdtc is None:
+    screening_start = subject.rficdtc or first_encounter_dtc(record)
+    if screening_start is None:
         return result          # SESTDTC is required; MAP007 is already reported by the subject context
     source = subject.research_subject_key or record.key
     randomised = study.trial_summary.get("RANDOM") == "Y"
@@ -53,12 +61,12 @@ def map_se(record: SubjectRecord, *, study: StudyDefinition, subject: SubjectCon
     screening = arm.elements[0] if arm is not None else study.elements[0].etcd
     treatment_start = (subject.randdtc if randomised else subject.rfstdtc) if arm is not None else None
     if arm is None or treatment_start is None:
-        row, found = element_row(screening, subject.rficdtc, subject.rfpendtc, arm, study, source)
+        row, found = element_row(screening, screening_start, subject.rfpendtc, arm, study, source)
         result.rows.append(row)
         result.issues.extend(found)
         return result
     treatment = arm.elements[1]
-    for etcd, start, end in ((screening, subject.rficdtc, treatment_start),
+    for etcd, start, end in ((screening, screening_start, treatment_start),
                              (treatment, treatment_start, subject.rfpendtc or subject.rfendtc)):
         row, found = element_row(etcd, start, end, arm, study, source)
         result.rows.append(row)

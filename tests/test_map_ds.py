@@ -3,7 +3,7 @@
 from mappings.ds import map_ds
 from mappings.study import load_study
 from mappings.subject import derive_subject_context
-from tests.builders import consent, patient, record, research_study, research_subject
+from tests.builders import consent, encounter, patient, record, research_study, research_subject
 
 CLE, CDM = load_study("len-cle"), load_study("len-cdm")
 
@@ -53,3 +53,11 @@ def test_reason_outside_ncomplt_is_reported():
     result = ds(research_study(), research_subject(status="off-study", discontinuation=("C99999", "BORED")))
     assert "MAP013" in [i.code for i in result.issues]
     assert all(r["DSCAT"] != "DISPOSITION EVENT" for r in result.rows)
+
+
+def test_screen_failure_without_period_end_is_dated_at_the_end_of_participation():
+    # no ResearchSubject.period.end: the last encounter (RFPENDTC) dates the SCREEN FAILURE event
+    result = ds(research_study(), research_subject(status="ineligible", end=None),
+                encounter("e1", start="2023-01-07T08:30:00", end="2023-01-07T11:45:00"))
+    assert [(r["DSDECOD"], r["DSSTDTC"]) for r in result.rows] == [
+        ("INFORMED CONSENT OBTAINED", "2023-01-05"), ("SCREEN FAILURE", "2023-01-07T11:45:00")]

@@ -3,7 +3,7 @@
 from mappings.se import map_se
 from mappings.study import load_study
 from mappings.subject import derive_subject_context
-from tests.builders import (consent, medication_administration, patient, record, research_study,
+from tests.builders import (consent, encounter, medication_administration, patient, record, research_study,
                             research_subject)
 
 CLE, CDM = load_study("len-cle"), load_study("len-cdm")
@@ -36,3 +36,11 @@ def test_screen_failure_has_screening_only():
     rows = se(research_study(), research_subject(status="ineligible", consent="c1", end="2023-01-20"))
     assert rows == [{"ETCD": "SCRN", "ELEMENT": "Screening", "EPOCH": "SCREENING", "SESTDTC": "2023-01-02",
                      "SEENDTC": "2023-01-20"}]
+
+
+def test_screening_starts_at_the_first_encounter_without_a_consent_date():
+    rec = record(patient(), research_study(), research_subject(status="ineligible", end="2023-01-20"),
+                 encounter("e2", start="2023-01-09T08:30:00"), encounter("e1", start="2023-01-03T08:30:00"))
+    ctx, _ = derive_subject_context(rec, study=CLE)
+    rows = map_se(rec, study=CLE, subject=ctx).rows
+    assert [(r["ETCD"], r["SESTDTC"], r["SEENDTC"]) for r in rows] == [("SCRN", "2023-01-03T08:30:00", "2023-01-20")]

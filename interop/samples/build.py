@@ -739,7 +739,8 @@ def build_study_drug(ctx: Ctx, end: date, ongoing: bool) -> None:
                         (1, 1, "d" if supportive == "aspirin" else "wk"), end=None if ongoing else end.isoformat())
     if plan.only_request:
         return
-    period = {"start": ctx.when(ctx.day1, 9, 30), **({} if ongoing else {"end": ctx.when(end, 9, 0)})}
+    # the first dose follows the day-1 assessments (questionnaires, labs), as baseline assessments are pre-dose
+    period = {"start": ctx.when(ctx.day1, 11, 30), **({} if ongoing else {"end": ctx.when(end, 9, 0)})}
     ctx.new("MedicationAdministration", status="in-progress" if ongoing else "completed", medicationReference=med_ref,
             subject=ctx.subject(), effectivePeriod=period, request=ref(request),
             dosage={"route": route_concept(ctx, product.route), "dose": quantity(dose, "mg")})
@@ -786,10 +787,16 @@ def adverse_event(ctx: Ctx, key: str, onset: date, severity: str, grade: int, ou
 def build_adverse_events(ctx: Ctx, end: date) -> None:
     rng, plan = ctx.rng, ctx.plan
     span = max(2, (end - ctx.day1).days)
+    coded_plans: list[tuple] = []
     for n in range(rng.choice([0, 1, 1, 2, 3])):
-        key, severity, grade, outcome, causality, action = rng.choice(AE_PLANS)
+        # a later event may come uncoded (free text), as a recurrence of an event coded earlier for the patient
+        recurrence = bool(coded_plans) and rng.random() < 0.5
+        ae_plan = rng.choice(coded_plans) if recurrence else rng.choice(AE_PLANS)
+        key, severity, grade, outcome, causality, action = ae_plan
         adverse_event(ctx, key, ctx.day1 + timedelta(days=rng.randint(1, span - 1)), severity, grade, outcome,
-                      causality, action, coded=rng.random() < 0.7)
+                      causality, action, coded=not recurrence)
+        if not recurrence:
+            coded_plans.append(ae_plan)
     if plan.serious_ae:
         adverse_event(ctx, "pneumonia", end - timedelta(days=5), "severe", 3, "resolved", "Possible",
                       "DRUG WITHDRAWN", coded=True, serious=True)

@@ -110,8 +110,8 @@ def _condition(plan: PatientPlan, arg: str) -> None:
     status, _, provoked = status.partition(":")
     is_days = when.startswith("-") and when[1:].isdigit()
     onset: str | int = int(when) if is_days else when
-    if onset == "year":
-        onset = str(plan.screen_date.year)
+    if onset == "year":       # the year holding the day 90 days before screening: straddles the 90-day window
+        onset = str((plan.screen_date - timedelta(days=90)).year)
     if isinstance(onset, str):
         plan.tags.add("partial-date")
     plan.conditions.append(ConditionPlan(key, onset, status or "active",
