@@ -92,3 +92,29 @@ def test_a_mutated_resource_never_stops_the_conversion(base, data, mutation, tmp
     for problem in result.issues:
         if problem.where.resource == key:
             assert problem.where.file is None or problem.where.file.endswith(f"{rtype}.ndjson"), problem
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError,
+                   reason="known defect, reported to the lead: a control character in a FHIR string (not allowed by "
+                          "FHIR R4 §2.6.2 string) passes ingest and crashes the define.xml writer (lxml ValueError); "
+                          "found by FUZZ_RANDOM=1 FUZZ_CONVERT_EXAMPLES=40")
+def test_control_character_in_a_unit_code_is_reported_not_a_crash(base, tmp_path):
+    """The falsifying case of the random run: a CK lab (LOINC 2157-6) whose UCUM code holds control characters."""
+    export, _pairs, _targets = base
+    shutil.copytree(export, tmp_path / "export")
+    path = tmp_path / "export" / "Observation.ndjson"
+    resources = read_ndjson(path)
+    index = next(i for i, r in enumerate(resources) if r["id"] == "f14037dec599e846")
+    mutation = {"resourceType": "Observation", "id": "obs-1", "status": "final",
+                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                          "code": "laboratory"}]}],
+                "code": {"coding": [{"system": "http://loinc.org", "code": "2157-6"}]},
+                "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2023-03-01T09:30:00+08:00",
+                "valueQuantity": {"value": 0, "unit": "", "system": "http://unitsofmeasure.org",
+                                  "code": "\u00f38\u0094*,\u0082\u0003\u0012\u00f48\u000c"},
+                "referenceRange": [{"low": {"value": 30}, "high": {"value": 200}}]}
+    resources[index] = mutate_field(resources[index], mutation)
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in resources))
+    with hard_deadline(180):
+        result = convert(ConvertOptions((tmp_path / "export",), STUDY, tmp_path / "pkg"))
+    assert any(i.where.resource == "Observation/f14037dec599e846" for i in result.issues)
