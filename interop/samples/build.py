@@ -759,14 +759,16 @@ AE_PLANS = (   # (meddra key, severity, grade, outcome, causality, action)
 
 
 def adverse_event(ctx: Ctx, key: str, onset: date, severity: str, grade: int, outcome: str, causality: str,
-                  action: str, coded: bool, serious: bool = False) -> dict:
+                  action: str, coded: bool, serious: bool = False, last_contact: date | None = None) -> dict:
     codes, row = fhir_codes(), ctx.cat.meddra[key]
     extensions = [{"url": ex("StructureDefinition/ctcae-grade"), "valueInteger": grade},
                   {"url": ex("StructureDefinition/ae-action-taken"), "valueCoding": coding(
                       "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl", ctx.cat.ct[("C66767", action)], action)}]
     if outcome in ("resolved", "resolvedWithSequelae"):
-        extensions.append({"url": ex("StructureDefinition/ae-end-date"),
-                           "valueDateTime": (onset + timedelta(days=ctx.rng.randint(3, 20))).isoformat()})
+        resolved = onset + timedelta(days=ctx.rng.randint(3, 20))
+        if last_contact is not None:          # an end date is only known up to the last contact
+            resolved = max(onset, min(resolved, last_contact))
+        extensions.append({"url": ex("StructureDefinition/ae-end-date"), "valueDateTime": resolved.isoformat()})
     if serious:
         extensions.append({"url": ex("StructureDefinition/ae-serious-criterion"), "valueCode": "hospitalization"})
     event = concept(coding("http://terminology.hl7.org/CodeSystem/mdr", row["pt_code"], row["pt"]), text=row["verbatim"]) \
@@ -794,12 +796,12 @@ def build_adverse_events(ctx: Ctx, end: date) -> None:
         ae_plan = rng.choice(coded_plans) if recurrence else rng.choice(AE_PLANS)
         key, severity, grade, outcome, causality, action = ae_plan
         adverse_event(ctx, key, ctx.day1 + timedelta(days=rng.randint(1, span - 1)), severity, grade, outcome,
-                      causality, action, coded=not recurrence)
+                      causality, action, coded=not recurrence, last_contact=end)
         if not recurrence:
             coded_plans.append(ae_plan)
     if plan.serious_ae:
         adverse_event(ctx, "pneumonia", end - timedelta(days=5), "severe", 3, "resolved", "Possible",
-                      "DRUG WITHDRAWN", coded=True, serious=True)
+                      "DRUG WITHDRAWN", coded=True, serious=True, last_contact=end)
 
 
 # ---- one patient, and the shared resources -------------------------------------------------------------------
