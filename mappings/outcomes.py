@@ -121,12 +121,11 @@ def derive_imacs_columns(table: pd.DataFrame, qs: pd.DataFrame, lb: pd.DataFrame
 def write_outcomes(frame: pd.DataFrame, folder: Path, *, score_column: str | None = None) -> list[Path]:
     """Write ``outcomes.csv`` and ``<USUBJID>.png`` (the course of the CDASI/CLASI activity score per subject).
 
-    PNGs are deterministic: Agg backend, fixed size/dpi, no Software/date metadata.
+    PNGs are deterministic: Agg canvas, fixed size/dpi and margins, no Software/date metadata. One figure is
+    reused for every subject (building a figure per subject and ``tight_layout`` cost ~0.25 s per plot).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "outcomes.csv"]
@@ -134,16 +133,18 @@ def write_outcomes(frame: pd.DataFrame, folder: Path, *, score_column: str | Non
     column = score_column or next((c for c in ("CDASI_A", "CLASI_A") if c in frame.columns), None)
     if column is None:
         return written
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    FigureCanvasAgg(fig)
+    fig.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.3)
+    ax = fig.add_subplot()
     for usubjid, rows in frame.groupby("USUBJID", sort=True):
         rows = rows.dropna(subset=[column]).sort_values("VISITNUM")
-        fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+        ax.clear()
         ax.plot(rows["VISITNUM"], rows[column], marker="o", color="tab:blue")
         ax.set_xticks(list(rows["VISITNUM"]), list(rows["VISIT"]), rotation=45, ha="right", fontsize=7)
         ax.set_ylabel(column.replace("_A", " activity"))
         ax.set_title(str(usubjid))
-        fig.tight_layout()
         path = folder / f"{usubjid}.png"
         fig.savefig(path, format="png", metadata={"Software": None})
-        plt.close(fig)
         written.append(path)
     return written
