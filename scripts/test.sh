@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# optional extra for the Spark engine tests (a large download, installed once per machine)
+.venv/bin/python -c "import pyspark" 2>/dev/null || .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[spark,test]"
 bash scripts/setup-core.sh
 bash scripts/setup-browser.sh
 set +e

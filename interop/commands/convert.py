@@ -22,6 +22,11 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
+class Engine(str, Enum):
+    local = "local"
+    spark = "spark"
+
+
 class FailOn(str, Enum):
     error = "error"
     warning = "warning"
@@ -67,7 +72,10 @@ def convert_command(
     validate: Annotated[bool, typer.Option("--validate/--no-validate",
                                            help="Run CDISC CORE and our conformance checks into validation/.")] = False,
     core: Annotated[bool, typer.Option("--core/--no-core", help="With --validate: also run CDISC CORE.")] = True,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes for per-patient mapping.")] = 1,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes for per-patient mapping "
+                                                                  "(same output bytes for any number).")] = 1,
+    engine: Annotated[Optional[Engine], typer.Option("--engine", help="local (process pool) or spark (pyspark extra; master "
+                                                            "from $SPARK_MASTER).")] = None,
     created: Annotated[Optional[datetime], typer.Option(
         "--created", help="Package timestamp (XPT headers, define.xml). Default: the latest date in the data.")] = None,
     meddra: Annotated[Optional[Path], typer.Option(
@@ -86,7 +94,8 @@ def convert_command(
     from interop.pipeline import ConvertOptions, convert
 
     options = ConvertOptions(tuple(inputs), study, out, created=created, workers=workers, validate=validate,
-                             run_core=core, meddra=meddra, pseudonym_key_file=pseudonym_key_file)
+                             run_core=core, meddra=meddra, pseudonym_key_file=pseudonym_key_file,
+                             engine=(engine or Engine.local).value)
     console = Console(stderr=True)
     try:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
