@@ -291,3 +291,66 @@ def is_on_or_before(values: pd.Series, refs: pd.Series) -> pd.Series:
 def has_value(values: pd.Series) -> pd.Series:
     """True where a result is present (not null, not blank)."""
     return values.notna() & (values.astype("string").str.strip().fillna("") != "")
+
+
+def compute_visit_assignments(dates: pd.DataFrame, *, visits: pd.DataFrame | Sequence[Sequence],
+                              dm: pd.DataFrame) -> pd.DataFrame:
+    """One VISITNUM/VISIT per subject and calendar date, for every domain alike (SDTMIG 4.4.5).
+
+    ``dates`` has USUBJID, DTC and VISIT_SOURCE (True for dates that are visits themselves, i.e. SV).
+    A scheduled visit is taken by one visit date only: among the visit dates in its window, the one closest
+    to the target day (VISITDY; ties: the earlier). Other visit dates in that window, and every date outside
+    all windows, are unscheduled: previous scheduled VISITNUM + .01, .02 ... per subject in date order, VISIT
+    ``'UNSCHEDULED n.nn'``. Other dates inside a window get the scheduled visit. Dates without a complete day,
+    or subjects without RFSTDTC, get nothing.
+
+    Examples
+    --------
+    >>> dm = pd.DataFrame({"USUBJID": ["S1"], "RFSTDTC": ["2023-01-01"]})
+    >>> visits = pd.DataFrame({"visitnum": [1.0, 2.0], "visit": ["DAY 1", "WEEK 4"], "window_lo": [1, 22],
+    ...                        "window_hi": [1, 36], "visitdy": [1, 29]})
+    >>> dates = pd.DataFrame({"USUBJID": ["S1"] * 4, "DTC": ["2023-01-01", "2023-01-27", "2023-01-30", "2023-01-31"],
+    ...                       "VISIT_SOURCE": [True, True, True, False]})
+    >>> compute_visit_assignments(dates, visits=visits, dm=dm)[["VISITNUM", "VISIT"]].values.tolist()
+    [[1.0, 'DAY 1'], [2.01, 'UNSCHEDULED 2.01'], [2.0, 'WEEK 4'], [2.0, 'WEEK 4']]
+    """
+    table = read_visit_table(visits)
+    targets = dict(zip(table["visitnum"], visits["visitdy"] if isinstance(visits, pd.DataFrame) and "visitdy" in visits
+                       else (table["window_lo"] + table["window_hi"]) / 2))
+    pool = pd.DataFrame({"USUBJID": dates["USUBJID"].astype("string"), "date": compute_dates(dates["DTC"]),
+                         "source": dates["VISIT_SOURCE"].astype(bool)})
+    pool = pool.dropna(subset=["date"])
+    pool = pool.groupby(["USUBJID", "date"], as_index=False, sort=True)["source"].max()
+    refs = compute_dates(subject_reference(pool, dm, "RFSTDTC"))
+    pool["day"] = compute_study_days(pool["date"], refs)
+    pool = pool.dropna(subset=["day"]).reset_index(drop=True)
+    pool["scheduled"] = compute_scheduled_visitnum(pool["day"], table)
+    pool["distance"] = (pool["day"] - pool["scheduled"].map(targets)).abs()
+    competing = pool[pool["source"] & pool["scheduled"].notna()].sort_values(
+        ["USUBJID", "scheduled", "distance", "date"], kind="mergesort")
+    losers = competing.duplicated(["USUBJID", "scheduled"], keep="first")
+    demoted = pd.Series(False, index=pool.index)
+    demoted[competing.index[losers.to_numpy()]] = True
+    unscheduled = pool["scheduled"].isna() | demoted
+    ordered = pool[unscheduled].sort_values(["USUBJID", "date"], kind="mergesort").copy()
+    ordered["base"] = compute_previous_visitnum(ordered["day"], table)
+    ordered["k"] = ordered.groupby(["USUBJID", "base"]).cumcount() + 1
+    pool["VISITNUM"] = pool["scheduled"].where(~unscheduled)
+    pool.loc[ordered.index, "VISITNUM"] = (ordered["base"] + ordered["k"] / 100).round(2)
+    names = dict(zip(table["visitnum"], table["visit"]))
+    pool["VISIT"] = [names[n] if not u else format_unscheduled_visit(n)
+                     for n, u in zip(pool["VISITNUM"], unscheduled)]
+    return pool.loc[:, ["USUBJID", "date", "VISITNUM", "VISIT"]]
+
+
+def derive_visit_from_assignments(frame: pd.DataFrame, assignments: pd.DataFrame, *, dtc: str) -> pd.DataFrame:
+    """VISITNUM/VISIT of each row from :func:`compute_visit_assignments` by USUBJID and the date of ``dtc``
+    (values already set are kept)."""
+    keys = pd.MultiIndex.from_arrays([frame["USUBJID"].astype("string"), compute_dates(frame[dtc])])
+    lookup = assignments.set_index(["USUBJID", "date"])
+    visitnum = pd.Series(lookup["VISITNUM"].reindex(keys).to_numpy(), index=frame.index, dtype="float64")
+    visit = pd.Series(lookup["VISIT"].reindex(keys).to_numpy(), index=frame.index, dtype="object")
+    out = frame.copy()
+    out["VISITNUM"] = keep_existing(frame, "VISITNUM", visitnum)
+    out["VISIT"] = keep_existing(frame, "VISIT", visit.where(visit.notna(), None))
+    return out

@@ -20,7 +20,7 @@ from cdisc.shape import Qualifier, build_supp, shape_domain, split_long_text, MA
 from cdisc.standards import ControlledTerminology, Sdtmig
 from mappings.study import StudyDefinition
 from mappings import trial_design
-from mappings.codes import MAP_CODING_BY_PRECEDENT
+from mappings.codes import MAP_CODING_BY_PRECEDENT, MAP_SAME_DAY_VISITS
 
 MEDDRA_VARIABLES = ("AEDECOD", "AEPTCD", "AELLT", "AELLTCD", "AEHLT", "AEHLTCD", "AEHLGT", "AEHLGTCD",
                     "AEBODSYS", "AEBDSYCD", "AESOC", "AESOCCD")
@@ -59,25 +59,60 @@ def load_qualifiers() -> dict[str, dict[str, Qualifier]]:
     return table
 
 
-def visit_table(study: StudyDefinition) -> list[tuple]:
-    return [(v.visitnum, v.visit, v.window[0], v.window[1]) for v in study.visits]
+def visit_table(study: StudyDefinition) -> pd.DataFrame:
+    """The study's scheduled visits with windows and target days (one place: the study definition)."""
+    return pd.DataFrame({"visitnum": [v.visitnum for v in study.visits], "visit": [v.visit for v in study.visits],
+                         "window_lo": [v.window[0] for v in study.visits],
+                         "window_hi": [v.window[1] for v in study.visits], "visitdy": [v.day for v in study.visits]})
 
 
-def _subject_dates(frames: dict[str, pd.DataFrame], settings: dict) -> pd.DataFrame:
-    """Every date that takes part in visit derivation, so unscheduled visits number alike across domains."""
+def collapse_same_day_visits(sv: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """One SV record per subject and visit: encounters that fall on one visit (the same day) are one visit
+    (earliest start, latest end, every source kept).
+
+    >>> sv = pd.DataFrame({"USUBJID": ["S1", "S1"], "VISITNUM": [4.0, 4.0], "SVSTDTC": ["2024-11-15T08:30", "2024-11-15T09:00"],
+    ...                    "SVENDTC": ["2024-11-15T11:45", "2024-11-15T10:00"], "_src": [("Encounter/a",), ("Encounter/b",)]})
+    >>> out, merged = collapse_same_day_visits(sv)
+    >>> out[["SVSTDTC", "SVENDTC"]].values.tolist(), out["_src"].tolist(), merged
+    ([['2024-11-15T08:30', '2024-11-15T11:45']], [('Encounter/a', 'Encounter/b')], 1)
+    """
+    if "VISITNUM" not in sv.columns:
+        return sv, 0
+    keys = ["USUBJID", "VISITNUM"]
+    duplicated = sv.duplicated(keys, keep=False) & sv["VISITNUM"].notna()
+    if not duplicated.any():
+        return sv, 0
+    merged = []
+    for _, rows in sv[duplicated].groupby(keys, sort=False):
+        first = rows.sort_values("SVSTDTC", kind="mergesort").iloc[0].copy()
+        if "SVENDTC" in rows.columns:
+            ends = rows["SVENDTC"].dropna()
+            first["SVENDTC"] = ends.max() if len(ends) else None
+        if "_src" in rows.columns:
+            first["_src"] = tuple(dict.fromkeys(k for src in rows["_src"] for k in (src or ())))
+        merged.append(first)
+    out = pd.concat([sv[~duplicated], pd.DataFrame(merged)], ignore_index=True)
+    return out, int(duplicated.sum()) - len(merged)
+
+
+def collect_visit_dates(frames: dict[str, pd.DataFrame], settings: dict) -> pd.DataFrame:
+    """Every date that takes part in visit derivation (USUBJID, DTC, VISIT_SOURCE: True for SV's own dates), so
+    one date gets one visit in every domain and each scheduled visit is taken by one SV record."""
     parts = []
     for domain, conf in settings.items():
-        dtc = conf.get("visit")
+        dtc = (conf or {}).get("visit")
         if dtc and domain in frames and dtc in frames[domain].columns:
-            parts.append(pd.DataFrame({"USUBJID": frames[domain]["USUBJID"], "DTC": frames[domain][dtc]}))
+            parts.append(pd.DataFrame({"USUBJID": frames[domain]["USUBJID"], "DTC": frames[domain][dtc],
+                                       "VISIT_SOURCE": domain == "SV"}))
     if not parts:
-        return pd.DataFrame({"USUBJID": [], "DTC": []})
+        return pd.DataFrame({"USUBJID": [], "DTC": [], "VISIT_SOURCE": []})
     return pd.concat(parts, ignore_index=True)
 
 
-def visit_reference(dm: pd.DataFrame, study: StudyDefinition) -> pd.DataFrame:
+def visit_reference(dm: pd.DataFrame, study: StudyDefinition, first_visits: pd.Series | None = None) -> pd.DataFrame:
     """DM with RFSTDTC for visit windows: subjects never dosed (screen failures) get a surrogate so that their
-    consent date falls on the first scheduled visit's target day (their records are screening-visit records).
+    consent date (without one: their first visit, ``first_visits`` by USUBJID) falls on the first scheduled
+    visit's target day (their records are screening-visit records).
 
     >>> from mappings.study import load_study
     >>> dm = pd.DataFrame({"USUBJID": ["A", "B"], "RFSTDTC": ["2023-01-20", None], "RFICDTC": ["2023-01-02", "2023-03-01"]})
@@ -89,6 +124,8 @@ def visit_reference(dm: pd.DataFrame, study: StudyDefinition) -> pd.DataFrame:
     if "RFICDTC" not in out.columns:
         return out
     consent = derive.compute_dates(out["RFICDTC"])
+    if first_visits is not None:
+        consent = consent.fillna(derive.compute_dates(out["USUBJID"].map(first_visits)))
     surrogate = (consent - pd.to_timedelta(first_day, unit="D")).dt.strftime("%Y-%m-%d")
     missing = out["RFSTDTC"].isna() if "RFSTDTC" in out.columns else pd.Series(True, index=out.index)
     out["RFSTDTC"] = out.get("RFSTDTC", pd.Series(None, index=out.index)).where(~missing, surrogate.where(consent.notna(), None))
@@ -100,8 +137,9 @@ def derive_coding_by_precedent(ae: pd.DataFrame, *, variables: tuple[str, ...]) 
     (case-insensitive): a sponsor's usual "previously coded terms" step. Returns the frame and how many rows were filled.
 
     >>> ae = pd.DataFrame({"AETERM": ["Rash", "rash", "Fever"], "AEDECOD": ["Rash", None, None]})
-    >>> derive_coding_by_precedent(ae, variables=("AEDECOD",))[0]["AEDECOD"].tolist()
-    ['Rash', 'Rash', None]
+    >>> coded, filled = derive_coding_by_precedent(ae, variables=("AEDECOD",))
+    >>> coded["AEDECOD"].fillna("-").tolist(), filled
+    (['Rash', 'Rash', '-'], 1)
     """
     present = [v for v in variables if v in ae.columns]
     if "AETERM" not in ae.columns or "AEDECOD" not in present:
@@ -129,7 +167,7 @@ def derive_sv_planned(sv: pd.DataFrame, *, study: StudyDefinition) -> pd.DataFra
     """
     planned = {v.visitnum for v in study.visits}
     out = sv.copy()
-    out["SVPRESP"] = out["VISITNUM"].map(lambda n: "Y" if n in planned else None).astype("object")
+    out["SVPRESP"] = pd.Series(["Y" if n in planned else None for n in out["VISITNUM"]], index=out.index, dtype="object")
     out["SVOCCUR"] = out["SVPRESP"]
     return out
 
@@ -140,11 +178,10 @@ def kept_study_days(frame: pd.DataFrame, conf: dict) -> frozenset[str]:
 
 
 def derive_domain(frame: pd.DataFrame, domain: str, conf: dict, *, study: StudyDefinition, dm: pd.DataFrame,
-                  se: pd.DataFrame | None, subject_dates: pd.DataFrame, visit_dm: pd.DataFrame) -> pd.DataFrame:
+                  se: pd.DataFrame | None, visits: pd.DataFrame) -> pd.DataFrame:
     """Apply the study-wide derivations named in ``conf`` to one domain frame."""
     if conf.get("visit") and conf["visit"] in frame.columns:
-        frame = derive.derive_visit(frame, dtc=conf["visit"], visits=visit_table(study), dm=visit_dm,
-                                    subject_dates=subject_dates)
+        frame = derive.derive_visit_from_assignments(frame, visits, dtc=conf["visit"])
     if conf.get("epoch") and se is not None and conf["epoch"] in frame.columns:
         frame = derive.derive_epoch(frame, se, dtc=conf["epoch"])
     for dtc, dy in conf.get("dy", ()):
@@ -183,7 +220,9 @@ def assemble(rows: dict[str, list[dict]], *, study: StudyDefinition, sdtmig: Sdt
     frames = {d: pd.DataFrame(r) for d, r in rows.items() if r}
     frames = {d: f.assign(STUDYID=study.studyid) for d, f in frames.items()}
     dm = frames.get("DM", pd.DataFrame({"USUBJID": [], "RFSTDTC": [], "RFXSTDTC": []}))
-    visit_dm = visit_reference(dm, study)
+    first_visits = (frames["SV"].groupby("USUBJID")["SVSTDTC"].min()
+                    if "SV" in frames and "SVSTDTC" in frames["SV"].columns else None)
+    visit_dm = visit_reference(dm, study, first_visits)
     se = frames.get("SE")
     if "AE" in frames:
         frames["AE"], filled = derive_coding_by_precedent(frames["AE"], variables=MEDDRA_VARIABLES)
@@ -191,15 +230,21 @@ def assemble(rows: dict[str, list[dict]], *, study: StudyDefinition, sdtmig: Sdt
             result.issues.append(issue(MAP_CODING_BY_PRECEDENT,
                                        f"{filled} uncoded adverse events coded from coded events with the same verbatim term",
                                        Location(dataset="AE", variable="AEDECOD")))
-    subject_dates = _subject_dates(frames, settings)
+    visits = derive.compute_visit_assignments(collect_visit_dates(frames, settings), visits=visit_table(study),
+                                              dm=visit_dm)
     for domain, conf in settings.items():
         if domain not in frames:
             continue
         frame = derive_domain(frames[domain], domain, conf or {}, study=study, dm=dm, se=se,
-                              subject_dates=subject_dates, visit_dm=visit_dm)
+                              visits=visits)
         if domain == "SE":
             se = frame
         if domain == "SV":
+            frame, merged = collapse_same_day_visits(frame)
+            if merged:
+                result.issues.append(issue(MAP_SAME_DAY_VISITS, f"{merged} encounter(s) merged into the SV record "
+                                                                f"of another encounter of the same visit",
+                                           Location(dataset="SV", variable="VISITNUM")))
             frame = derive_sv_planned(frame, study=study)
         spec = sdtmig.domain(domain)
         frame, split_qualifiers, issues = _split_long_values(frame, spec)

@@ -119,6 +119,9 @@ MAP022 = declare("MAP022", "AGE derived with a substitute: partial birth date (m
 MAP040 = declare("MAP040", "adverse events coded by precedent: same verbatim term as a coded event of the study",
                  Severity.INFO, "pass --meddra with the sponsor's MedDRA distribution to code every event")
 MAP_CODING_BY_PRECEDENT = MAP040
+MAP041 = declare("MAP041", "several encounters on one visit day: one SV record", Severity.INFO,
+                 "record one Encounter per visit, or link the extra ones with partOf")
+MAP_SAME_DAY_VISITS = MAP041
 
 
 # ---- DTC: dates ---------------------------------------------------------------------------------------
