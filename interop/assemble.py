@@ -211,6 +211,21 @@ def _split_long_values(frame: pd.DataFrame, spec) -> tuple[pd.DataFrame, list[Qu
     return frame, qualifiers, issues
 
 
+def compute_ts_from_data(dm: pd.DataFrame) -> dict:
+    """TS values only the data can give: ACTSUB (subjects with a planned arm) and SSTDTC (first informed consent).
+
+    >>> compute_ts_from_data(pd.DataFrame({"ARMCD": ["A", None, "B"], "RFICDTC": ["2024-02-01T09:00", "2024-01-05", None]}))
+    {'ACTSUB': 2, 'SSTDTC': '2024-01-05'}
+    """
+    out: dict = {}
+    if "ARMCD" in dm.columns:
+        out["ACTSUB"] = int(dm["ARMCD"].notna().sum())
+    consents = derive.compute_dates(dm["RFICDTC"]).dropna() if "RFICDTC" in dm.columns else pd.Series([], dtype="datetime64[ns]")
+    if len(consents):
+        out["SSTDTC"] = consents.min().strftime("%Y-%m-%d")
+    return out
+
+
 def assemble(rows: dict[str, list[dict]], *, study: StudyDefinition, sdtmig: Sdtmig,
              ct: ControlledTerminology, ti_rows: list[dict] | None = None) -> Assembled:
     """Build every dataset of the package from the gathered rows."""
@@ -264,7 +279,7 @@ def assemble(rows: dict[str, list[dict]], *, study: StudyDefinition, sdtmig: Sdt
         "TA": trial_design.build_ta(study),
         "TE": trial_design.build_te(study),
         "TV": trial_design.build_tv(study),
-        "TS": trial_design.build_ts(study, ct=ct, ct_version=ct.date),
+        "TS": trial_design.build_ts(study, ct=ct, ct_version=ct.date, from_data=compute_ts_from_data(dm)),
         "TI": ti_rows or [],
     }
     for name, design_rows in design.items():

@@ -119,13 +119,15 @@ def code_ts_value(parmcd: str, fields: dict, *, ct, ct_version: str) -> dict:
             "TSVCDVER": ct_version}
 
 
-def build_ts(study: StudyDefinition, *, ct, ct_version: str, ig_version: str = "3.4") -> list[dict]:
+def build_ts(study: StudyDefinition, *, ct, ct_version: str, ig_version: str = "3.4",
+             from_data: dict | None = None) -> list[dict]:
     """TS rows: one per parameter value (TSSEQ 1..n within TSPARMCD); unknown values get TSVALNF;
     coded values get TSVALCD/TSVCDREF/TSVCDVER (SDTMIG 3.4 TS assumptions 7-9).
 
     ``ct`` is a ``cdisc.standards.ControlledTerminology``; TSPARM is the term of the TSPARM codelist that
     shares its NCI code with the TSPARMCD term. Parameters come from the study file's ``trial_summary``
-    and from :func:`derive_study_parameters`.
+    and from :func:`derive_study_parameters`. ``from_data`` holds values known only from the data (ACTSUB, and
+    SSTDTC as the first informed consent): each fills a parameter the study file leaves unknown or absent.
     """
     names_by_code = {t.code: t.submission_value for t in ct.codelist(TS_PARAMETER_NAME_CODELIST).terms}
     params = derive_study_parameters(study, ig_version=ig_version)
@@ -134,6 +136,9 @@ def build_ts(study: StudyDefinition, *, ct, ct_version: str, ig_version: str = "
             continue    # the study file states it once, elsewhere
         values = values if isinstance(values, list) else [values]
         params[parmcd] = [(v, None) for v in values]
+    for parmcd, value in (from_data or {}).items():
+        if value is not None and all(v is None for v, _ in params.get(parmcd, [(None, None)])):
+            params[parmcd] = [(value, None)]
     rows = []
     for parmcd in sorted(params):
         term = ct.term(TS_PARAMETER_CODELIST, parmcd)

@@ -142,3 +142,11 @@ def test_dm_ct_values_are_cdisc_submission_values():
         assert (codelist, row[var]) in terms
     screen, _ = dm_row(patient(), research_study(), research_subject(status="ineligible"), consent())
     assert ("C142179", screen["ARMNRS"]) in terms
+
+
+def test_assigned_not_treated_reference_period_is_randomisation_to_end_of_participation():
+    rec = (patient(), research_study(),
+           research_subject(assigned_arm="LEN5", consent="c1", start="2023-01-09", end="2023-02-01"), consent())
+    row, _ = dm_row(*rec)
+    assert (row["RFSTDTC"], row["RFENDTC"]) == ("2023-01-09", "2023-02-01")
+    assert "RFXSTDTC" not in row and "RFXENDTC" not in row and row["ARMNRS"] == "ASSIGNED, NOT TREATED"
