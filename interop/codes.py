@@ -54,3 +54,5 @@ FHIR023 = declare("FHIR023", "no pseudonym secret configured", Severity.ERROR,
                   "set the secret in the environment variable or file named in the configuration")
 FHIR024 = declare("FHIR024", "unknown site time zone", Severity.ERROR,
                   "the study definition's site.timezone must be an IANA zone name such as Europe/Paris")
+FHIR025 = declare("FHIR025", "control characters removed from a string (FHIR strings allow none but tab, CR, LF)",
+                  Severity.WARNING, "remove control characters at the source system")

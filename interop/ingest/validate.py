@@ -45,6 +45,9 @@ class Limits:
     max_string: int = 2_000_000  # characters; large enough for a base64 attachment of ~1.5 MB
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")   # FHIR R4 string: no control characters
+
+
 def match_fhir_date(value: str, kind: str) -> re.Match | None:
     """The regex match of a FHIR date/dateTime/instant (calendar-checked), or None.
 
@@ -157,6 +160,10 @@ class _Checker:
                 return _DROP
             if info.kind in DATE_KINDS:
                 return self.check_date(value, info.kind, path)
+            if _CONTROL.search(value):
+                cleaned = _CONTROL.sub("", value)
+                self.report(codes.FHIR025, f"{path}: {len(value) - len(cleaned)} control character(s) removed", path)
+                return cleaned
         return value
 
     def _wrong(self, value, info: ElementInfo, path: str):
