@@ -99,9 +99,6 @@ def test_every_provenance_line_has_pinned_sources_and_a_rule(package):
                 assert how == f"version:{resource['meta']['versionId']}", line
 
 
-@pytest.mark.xfail(strict=True, reason="known defect, reported to the lead: ingest hashes a resource after moving its "
-                   "dateTimes onto the site clock (interop/normalize/inputs.py _summarise after check_resource), "
-                   "so a sha256 pin cannot be recomputed from the input file")
 def test_sha256_pins_are_the_hash_of_the_resource_as_read(package):
     export, out = package
     hashes = {}

@@ -16,6 +16,7 @@ issue, so the caller can count it; nothing stops the run.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,12 @@ from interop.ingest.validate import DateTimeHook, Limits, check_resource
 _SUFFIXES = (".json", ".ndjson", ".xml")
 
 
+def content_hash(data: dict) -> str:
+    """SHA-256 of the resource's JSON with sorted keys (stable across key order): a provenance pin a reviewer can
+    recompute from the input file."""
+    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
 @dataclass(slots=True)
 class ReadItem:
     """One resource as read (checked and repaired), or an unreadable one (``data is None``)."""
@@ -44,6 +51,7 @@ class ReadItem:
     full_url: str | None = None    # Bundle.entry.fullUrl
     issues: list[Issue] = field(default_factory=list)
     is_resource: bool = True       # False for problems that are not about one input resource
+    sha256: str | None = None      # content_hash of the resource as read, before any repair or clock move
 
     @property
     def resource_type(self) -> str | None:
@@ -243,10 +251,11 @@ def _resources_of(data: object, file: str, entry: int | None, path: str | None, 
         return
     resource_id = data.get("id") if isinstance(data.get("id"), str) else None
     where = Location(file=file, entry=entry, resource=f"{rtype}/{resource_id}" if resource_id else rtype)
+    as_read = content_hash(data)
     problems = check_resource(data, where=where, limits=options.limits, on_datetime=options.on_datetime)
     if path:
         problems = [_prefix_element(p, path) for p in problems]
-    yield ReadItem(data, file, entry, path, full_url, carried + problems)
+    yield ReadItem(data, file, entry, path, full_url, carried + problems, sha256=as_read)
 
 
 def _prefix_element(problem: Issue, path: str) -> Issue:

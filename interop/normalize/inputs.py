@@ -438,7 +438,7 @@ def _summarise(item: ReadItem, seq: int, issues: list[Issue]) -> _Summary:
     meta = item.data.get("meta") if isinstance(item.data.get("meta"), dict) else {}
     return _Summary(seq=seq, key=key, rtype=item.data["resourceType"], file=item.file, entry=item.entry,
                     path=item.path, version=meta.get("versionId"), last_updated=meta.get("lastUpdated"),
-                    sha256=content_hash(item.data), links=_links(item.data, PATIENT_LINKS),
+                    sha256=item.sha256 or content_hash(item.data), links=_links(item.data, PATIENT_LINKS),
                     indirect=_links(item.data, INDIRECT_LINKS))
 
 

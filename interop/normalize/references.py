@@ -9,22 +9,16 @@ container itself).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 
-import orjson
+from interop.ingest.readers import content_hash  # noqa: F401  (re-exported: the one definition is in ingest)
 
 _ID = r"[A-Za-z0-9\-\.]{1,64}"
 _RELATIVE = re.compile(rf"^(?P<type>[A-Z][A-Za-z]+)/(?P<id>{_ID})(?:/_history/{_ID})?$")
 _ABSOLUTE = re.compile(rf"^(?P<base>[a-z][a-z0-9+.\-]*://.+?)/(?P<type>[A-Z][A-Za-z]+)/(?P<id>{_ID})"
                        rf"(?:/_history/{_ID})?$")
 _URN = re.compile(r"^urn:(?:uuid|oid):(?P<id>[A-Za-z0-9\-\.]{1,64})$")
-
-
-def content_hash(data: dict) -> str:
-    """SHA-256 of the resource's JSON with sorted keys (stable across key order)."""
-    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def resource_key(data: dict, full_url: str | None) -> tuple[str, bool]:
