@@ -3,8 +3,8 @@
 Value rules (study definition ``subject`` section; docs/FHIR-INPUT.md):
 
 - RFSTDTC/RFENDTC/RFXSTDTC/RFXENDTC: first/last study-drug exposure (both pairs: the reference period
-  is the treatment period); a subject assigned an arm but never treated has RFSTDTC = randomisation and
-  RFENDTC = end of participation, RFX* null; RFICDTC, RFPENDTC from the subject context (``mappings.subject``).
+  is the treatment period; a subject assigned an arm but never treated has none of them: CORE-000192/000758);
+  RFICDTC, RFPENDTC from the subject context (``mappings.subject``).
 - DTHDTC from ``Patient.deceasedDateTime``; DTHFL ``Y`` when it or ``deceasedBoolean`` says so, else null.
 - SITEID, COUNTRY from the study definition; BRTHDTC per ``subject.brthdtc`` (none | year | full).
 - AGE in completed years at ``subject.age_at`` (consent: RFICDTC; first-dose: RFSTDTC), AGEU YEARS. Without
@@ -214,10 +214,6 @@ def map_dm(record: SubjectRecord, *, study: StudyDefinition, subject: SubjectCon
                        ("DTHDTC", pat.get("deceasedDateTime")), ("DMDTC", subject.rficdtc)):
         row, found = assign_dtc(row, var, value, where=where_resource(pat))
         result.issues.extend(found)
-    if subject.armcd and subject.rfstdtc is None:
-        # assigned, never treated: the reference period is randomisation to end of participation (RFX* stay null)
-        row, _ = assign_dtc(row, "RFSTDTC", subject.randdtc)
-        row, _ = assign_dtc(row, "RFENDTC", subject.rfpendtc)
     dead = bool(pat.get("deceasedDateTime")) or pat.get("deceasedBoolean") is True
     row = hardcode_ct(row, "DTHFL", YES, codelist=NY, ct=ct, when=dead)
     row = assign(row, "SITEID", study.siteid)
