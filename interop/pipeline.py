@@ -264,12 +264,14 @@ def write_outcome_files(assembled: Assembled, study: StudyDefinition, folder: Pa
 
 
 def load_explanations() -> dict[str, str]:
-    """Why each remaining conformance finding is acceptable (``mappings/conformance_explanations.yaml``)."""
-    path = MAPPINGS_DIR / "conformance_explanations.yaml"
-    if not path.exists():
-        return {}
-    with path.open(encoding="utf-8") as fh:
-        return {str(k): str(v) for k, v in (yaml.safe_load(fh) or {}).items()}
+    """Why each remaining conformance finding is acceptable: the reasons of ``core_severity.yaml`` for CORE rules
+    we downgraded, and ``mappings/conformance_explanations.yaml`` for the rest."""
+    from cdisc.conformance.core_adapter import load_core_severity
+
+    explanations = dict(load_core_severity().reasons)
+    with (MAPPINGS_DIR / "conformance_explanations.yaml").open(encoding="utf-8") as fh:
+        explanations.update({str(k): " ".join(str(v).split()) for k, v in (yaml.safe_load(fh) or {}).items()})
+    return explanations
 
 
 def run_validation(folder: Path, *, run_core: bool):

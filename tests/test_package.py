@@ -1,6 +1,7 @@
 """The package `interop convert` writes: define.xml 2.1 (schema-valid, exactly the datasets and variables written,
 codelists covering the data, references resolving), its rendering in headless Chromium, and Dataset-JSON that
-round-trips to the same data as the XPT files. One conversion of each trial per test session."""
+round-trips to the same data as the XPT files. One conversion of each trial per test session (fixtures in
+tests/conftest.py, shared with the conformance tests)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from lxml import etree, html
 
 from cdisc.datasetjson import read_dataset_json
 from cdisc.standards import load_define_ct
-from interop.pipeline import ConvertOptions, convert
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -26,21 +26,6 @@ ISO8601_TYPES = {"date", "datetime", "partialDate", "partialDatetime", "duration
                  "intervalDatetime", "partialTime", "time"}
 CHROMIUM = Path("/usr/bin/chromium")
 DEF_COMMENT = "{http://www.cdisc.org/ns/def/v2.1}CommentOID"
-
-
-def _convert(study: str, out: Path) -> Path:
-    convert(ConvertOptions((REPO / "fhir_samples" / study / "ndjson",), study, out, run_core=False))
-    return out
-
-
-@pytest.fixture(scope="session")
-def cdm_package(tmp_path_factory) -> Path:
-    return _convert("len-cdm", tmp_path_factory.mktemp("package") / "len-cdm")
-
-
-@pytest.fixture(scope="session")
-def cle_package(tmp_path_factory) -> Path:
-    return _convert("len-cle", tmp_path_factory.mktemp("package") / "len-cle")
 
 
 def read_define(folder: Path) -> etree._ElementTree:
