@@ -274,11 +274,13 @@ def load_explanations() -> dict[str, str]:
     return explanations
 
 
-def run_validation(folder: Path, *, run_core: bool):
-    """CDISC CORE + our CONF checks on the package being written, reports into ``validation/``."""
+def run_validation(folder: Path, *, run_core: bool, label: str, generated: str):
+    """CDISC CORE + our CONF checks on the package being written, reports into ``validation/`` (reproducible:
+    named by the package's name, stamped with the package date, no run durations)."""
     from cdisc.conformance.runner import validate_package
 
-    return validate_package(folder, out=folder / "validation", define=folder / "define.xml", run_core=run_core)
+    return validate_package(folder, out=folder / "validation", define=folder / "define.xml", run_core=run_core,
+                            label=label, generated=generated)
 
 
 def optional_pseudonym_key(file: Path | None):
@@ -348,7 +350,8 @@ def convert(options: ConvertOptions, *, on_subject: Callable[[], None] | None = 
         (folder / "reconciliation.json").write_bytes(orjson.dumps(reconciliation, option=orjson.OPT_INDENT_2) + b"\n")
         if options.validate:
             stage("validating (CDISC CORE and our checks)")
-            result.validation = run_validation(folder, run_core=options.run_core)
+            result.validation = run_validation(folder, run_core=options.run_core, label=options.out.name,
+                                               generated=created.isoformat(timespec="seconds"))
         write_issues(result.issues, folder / "issues.json")
         (folder / "reviewer-notes.md").write_text(render_reviewer_notes(
             study=study, created=created.isoformat(timespec="seconds"), tool_version=__version__,

@@ -45,3 +45,21 @@ def test_manifest_lists_the_validation_reports(result):
     manifest = json.loads((result.out / "manifest.json").read_text())
     paths = {f["path"] for f in manifest["files"]}
     assert {"validation/validation.json", "reviewer-notes.md", "define.xml", "dm.xpt"} <= paths
+
+
+def test_validation_reports_name_the_package_not_the_work_folder(result):
+    report = json.loads((result.out / "validation" / "validation.json").read_text())
+    assert report["package"] == result.out.name and report["define"] == "define.xml"
+    assert "seconds_rules" not in report["core"]
+
+
+def test_validation_reports_are_reproducible(cdm_package, tmp_path):
+    from cdisc.conformance.runner import validate_package
+
+    outputs = []
+    for name in ("a", "b"):
+        validate_package(cdm_package, out=tmp_path / name, run_core=False, label="len-cdm",
+                         generated="2023-10-11T00:00:00")
+        outputs.append({p.name: p.read_bytes() for p in (tmp_path / name).iterdir()})
+    assert set(outputs[0]) == {"validation.json", "validation.xlsx", "validation.html"}
+    assert outputs[0] == outputs[1]

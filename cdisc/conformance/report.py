@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import collections
 import html
+import io
 import json
 import os
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -44,7 +46,7 @@ def summary_rows(report: ValidationReport) -> list[tuple]:
 def report_header(report: ValidationReport) -> dict:
     """Run facts for the top of every report (STYLE 2.6)."""
     return {"package": report.package, "define": report.define, "datasets": list(report.datasets),
-            "standards": dict(report.standards), "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "standards": dict(report.standards), "generated": report.generated or datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "counts_by_severity": report.counts_by_severity(), "counts_by_rule": report.counts_by_rule(),
             "core": dict(report.core) if report.core is not None else None, "notes": list(report.notes)}
 
@@ -83,10 +85,24 @@ def write_xlsx(report: ValidationReport, path: Path) -> Path:
     rows = [tuple(f.to_dict()[c] for c in DETAIL_COLUMNS) for f in report.findings]
     add_table_sheet(book, "Issue Details", DETAIL_HEADERS, rows, widths=(8, 14, 10, 10, 16, 16, 8, 30, 80, 60))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    book.save(tmp)
-    os.replace(tmp, path)
-    return path
+    stamp = datetime.fromisoformat(header["generated"]).replace(tzinfo=None)
+    book.properties.created = book.properties.modified = stamp
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return replace_file(path, normalise_zip(buffer.getvalue(), stamp))
+
+
+def normalise_zip(content: bytes, stamp: datetime) -> bytes:
+    """The same zip with every entry dated ``stamp`` (openpyxl dates them by the clock): same report, same bytes."""
+    source = zipfile.ZipFile(io.BytesIO(content))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            target.writestr(entry, source.read(info.filename))
+    return out.getvalue()
 
 
 def add_table_sheet(book: Workbook, title: str, headers: tuple, rows: list[tuple], *, widths: tuple) -> None:

@@ -48,6 +48,7 @@ class ValidationReport:
     standards: Mapping[str, object]
     core: Mapping[str, object] | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    generated: str | None = None        # when the report was made (ISO 8601); None: the clock at writing
 
     def counts_by_rule(self) -> dict[str, int]:
         """Rule id -> number of findings, sorted by rule id."""
@@ -95,7 +96,8 @@ def load_package_or_raise(folder: Path, define: Path | None) -> SdtmPackage:
 
 def validate_package(folder: Path, *, out: Path | None, define: Path | None = None, run_core: bool = True,
                      core_venv: Path | None = None, core_pool_size: int = 2, core_rules: tuple[str, ...] = (),
-                     severity: Mapping[str, Severity] | None = None) -> ValidationReport:
+                     severity: Mapping[str, Severity] | None = None, label: str | None = None,
+                     generated: str | None = None) -> ValidationReport:
     """Validate an SDTM folder (.xpt + optional define.xml) with our rules and CDISC CORE.
 
     Parameters
@@ -110,6 +112,10 @@ def validate_package(folder: Path, *, out: Path | None, define: Path | None = No
         Run the CORE engine (needs ``.core-venv``; see ``scripts/setup-core.sh``).
     severity : mapping, optional
         Severity per CONF code, overriding the rule defaults (CORE's are in ``core_severity.yaml``).
+    label : str, optional
+        How the report names the package (default: the folder path); define.xml inside it is named relative to it.
+    generated : str, optional
+        The report's timestamp. Given, the report is reproducible: it holds no clock time and no run durations.
 
     Raises
     ------
@@ -133,9 +139,16 @@ def validate_package(folder: Path, *, out: Path | None, define: Path | None = No
     standards = {"sdtmig": sdtmig.version, "ct": f"{ct.package} {ct.date}",
                  "core_engine": f"cdisc-rules-engine {core.ENGINE_VERSION}" if run_core else None,
                  "core_rules": f"{core.STANDARD} {core.STANDARD_VERSION}, {core.CT_PACKAGE}" if run_core else None}
-    report = ValidationReport(str(folder), sort_findings(findings), tuple(sorted(package.datasets)),
-                              str(define_used) if define_used else None, MappingProxyType(standards),
-                              core_info, tuple((core_info or {}).get("notes", ())))
+    if generated is not None and core_info is not None:
+        core_info = {k: v for k, v in core_info.items() if not k.startswith("seconds_")}
+    define_name = None
+    if define_used:
+        define_path = Path(define_used)
+        define_name = (define_path.name if label is not None and define_path.parent.resolve() == folder.resolve()
+                       else str(define_path))
+    report = ValidationReport(label or str(folder), sort_findings(findings), tuple(sorted(package.datasets)),
+                              define_name, MappingProxyType(standards),
+                              core_info, tuple((core_info or {}).get("notes", ())), generated)
     if out is not None:
         write_reports(report, Path(out))
     return report
