@@ -140,8 +140,8 @@ def test_core_severity_file_gives_reasons_and_is_applied():
                             "errors": [{"error": "x", "message": "dataset failed to build"}]}]}
     first, failed = outcome_findings(outcome, policy)
     assert (first.source, first.rule_id, first.severity, first.dataset, first.variable, first.usubjid,
-            first.row, first.value) == ("CORE", "CORE-000767", Severity.WARNING, "DS", "DSDECOD, $model_variables",
-                                        "01-701-1015", 4, "DSDECOD=COMPLETED; $model_variables=[20 values]")
+            first.row, first.value) == ("CORE", "CORE-000767", Severity.WARNING, "DS", "$model_variables, DSDECOD",
+                                        "01-701-1015", 4, "$model_variables=[20 values]; DSDECOD=COMPLETED")
     assert (failed.rule_id, failed.severity, failed.dataset) == ("CONF901", Severity.INFO, "AE")
 
 

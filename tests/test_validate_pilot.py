@@ -91,7 +91,7 @@ def test_core_findings_carry_location_and_policy(pilot_subset_with_core):
     # CORE-000655: ARMCD differs from ACTARMCD; 01-701-1181 was planned Xan_Hi and got Xan_Lo (DM row 21).
     arm = [f for f in core if f.rule_id == "CORE-000655" and f.usubjid == "01-701-1181"]
     assert [(f.dataset, f.row, f.value, f.severity) for f in arm] == [
-        ("DM", 21, "ARMCD=Xan_Hi; ACTARMCD=Xan_Lo", Severity.ERROR)]
+        ("DM", 21, "ACTARMCD=Xan_Lo; ARMCD=Xan_Hi", Severity.ERROR)]
     # core_severity.yaml downgrades CORE-000767 to a warning.
     assert {f.severity for f in core if f.rule_id == "CORE-000767"} == {Severity.WARNING}
     document = json.loads((out / "validation.json").read_text(encoding="utf-8"))

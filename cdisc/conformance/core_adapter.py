@@ -150,8 +150,9 @@ def compact_value(value: object) -> str:
 def core_finding(outcome: dict, result: dict, error: dict, policy: CoreSeverityPolicy) -> Finding:
     """One CORE error entity as a finding; the rule's description is the hint."""
     values = error.get("value") or {}
-    variables = list(values) or list(result.get("variables") or [])
-    shown = "; ".join(f"{k}={compact_value(v)}" for k, v in values.items()) if values else None
+    # the engine builds these from sets: sorted, so a report does not depend on the interpreter's hash seed
+    variables = sorted(values) or sorted(result.get("variables") or [])
+    shown = "; ".join(f"{k}={compact_value(values[k])}" for k in sorted(values)) if values else None
     return Finding(SOURCE_CORE, outcome["rule_id"], policy.severity_of(outcome["rule_id"]), outcome["message"],
                    error.get("dataset") or result.get("dataset"), ", ".join(variables) or None,
                    error.get("USUBJID") or None, error.get("row"), shown,

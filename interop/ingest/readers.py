@@ -39,6 +39,15 @@ def content_hash(data: dict) -> str:
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def hash_as_read(data: dict) -> str | None:
+    """:func:`content_hash` of a resource before its repair; None when it nests too deep to serialise (the
+    structural check then trims it and reports FHIR009, and the repaired resource is hashed instead)."""
+    try:
+        return content_hash(data)
+    except orjson.JSONEncodeError:
+        return None
+
+
 @dataclass(slots=True)
 class ReadItem:
     """One resource as read (checked and repaired), or an unreadable one (``data is None``)."""
@@ -251,7 +260,7 @@ def _resources_of(data: object, file: str, entry: int | None, path: str | None, 
         return
     resource_id = data.get("id") if isinstance(data.get("id"), str) else None
     where = Location(file=file, entry=entry, resource=f"{rtype}/{resource_id}" if resource_id else rtype)
-    as_read = content_hash(data)
+    as_read = hash_as_read(data)
     problems = check_resource(data, where=where, limits=options.limits, on_datetime=options.on_datetime)
     if path:
         problems = [_prefix_element(p, path) for p in problems]
