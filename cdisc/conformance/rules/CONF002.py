@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from cdisc.conformance.findings import Finding, finding
 from cdisc.conformance.package import SdtmPackage
-from cdisc.conformance.rules._helpers import domain_spec, is_blank, usubjid_at
+from cdisc.conformance.rules._helpers import is_blank, spec_variables, usubjid_at
 from cdisc.issues import Severity, declare
 from cdisc.standards import ControlledTerminology, Sdtmig
 
@@ -22,16 +22,12 @@ CODE = declare("CONF002", "Required variable is null", Severity.ERROR,
 def check(package: SdtmPackage, *, sdtmig: Sdtmig, ct: ControlledTerminology) -> list[Finding]:
     """One finding per record with a null Req variable."""
     out = []
-    for dataset in package.datasets.values():
-        spec = domain_spec(sdtmig, dataset.name)
-        if spec is None:
+    for dataset, variable, stored in spec_variables(package, sdtmig, core="Req"):
+        if not stored:
             continue
-        for variable in spec.variables:
-            if variable.core != "Req" or variable.name not in dataset.columns:
-                continue
-            for index, value in enumerate(dataset.frame[variable.name].tolist()):
-                if is_blank(value):
-                    out.append(finding(CODE, f"{dataset.name}.{variable.name} (Req) is null",
-                                       dataset=dataset.name, variable=variable.name,
-                                       usubjid=usubjid_at(dataset, index), row=index + 1))
+        for index, value in enumerate(dataset.frame[variable.name].tolist()):
+            if is_blank(value):
+                out.append(finding(CODE, f"{dataset.name}.{variable.name} (Req) is null",
+                                   dataset=dataset.name, variable=variable.name,
+                                   usubjid=usubjid_at(dataset, index), row=index + 1))
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from cdisc.conformance.findings import Finding, finding
 from cdisc.conformance.package import SdtmPackage
-from cdisc.conformance.rules._helpers import domain_spec
+from cdisc.conformance.rules._helpers import spec_variables
 from cdisc.issues import Severity, declare
 from cdisc.standards import ControlledTerminology, Sdtmig
 
@@ -21,13 +21,6 @@ CODE = declare("CONF003", "Expected variable missing", Severity.WARNING,
 
 def check(package: SdtmPackage, *, sdtmig: Sdtmig, ct: ControlledTerminology) -> list[Finding]:
     """One finding per Exp variable absent from a dataset SDTMIG defines."""
-    out = []
-    for dataset in package.datasets.values():
-        spec = domain_spec(sdtmig, dataset.name)
-        if spec is None:
-            continue
-        for variable in spec.variables:
-            if variable.core == "Exp" and variable.name not in dataset.columns:
-                out.append(finding(CODE, f"{dataset.name}.{variable.name} (Exp) is not in the dataset",
-                                   dataset=dataset.name, variable=variable.name))
-    return out
+    return [finding(CODE, f"{dataset.name}.{variable.name} (Exp) is not in the dataset",
+                    dataset=dataset.name, variable=variable.name)
+            for dataset, variable, stored in spec_variables(package, sdtmig, core="Exp") if not stored]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from cdisc.conformance.findings import Finding, finding
 from cdisc.conformance.package import SdtmPackage
-from cdisc.conformance.rules._helpers import domain_spec
+from cdisc.conformance.rules._helpers import specified_datasets
 from cdisc.issues import Severity, declare
 from cdisc.standards import ControlledTerminology, Sdtmig
 
@@ -22,10 +22,7 @@ CODE = declare("CONF004", "Variables out of SDTMIG order", Severity.WARNING,
 def check(package: SdtmPackage, *, sdtmig: Sdtmig, ct: ControlledTerminology) -> list[Finding]:
     """One finding per dataset, naming the first SDTMIG variable found out of place."""
     out = []
-    for dataset in package.datasets.values():
-        spec = domain_spec(sdtmig, dataset.name)
-        if spec is None:
-            continue
+    for dataset, spec in specified_datasets(package, sdtmig):
         present = [c for c in dataset.columns if c in spec]
         expected = sorted(present, key=lambda name: spec.variable(name).order)
         for position, (actual, wanted) in enumerate(zip(present, expected)):

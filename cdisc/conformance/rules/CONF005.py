@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from cdisc.conformance.findings import Finding, finding
 from cdisc.conformance.package import SdtmPackage
-from cdisc.conformance.rules._helpers import domain_spec
+from cdisc.conformance.rules._helpers import stored_variables
 from cdisc.issues import Severity, declare
 from cdisc.standards import ControlledTerminology, Sdtmig
 
@@ -21,15 +21,7 @@ CODE = declare("CONF005", "Variable type differs from SDTMIG", Severity.ERROR,
 
 def check(package: SdtmPackage, *, sdtmig: Sdtmig, ct: ControlledTerminology) -> list[Finding]:
     """One finding per variable whose stored type is not the SDTMIG type."""
-    out = []
-    for dataset in package.datasets.values():
-        spec = domain_spec(sdtmig, dataset.name)
-        if spec is None:
-            continue
-        for name in dataset.columns:
-            variable = spec.variable(name)
-            if variable is not None and dataset.types.get(name) != variable.type:
-                out.append(finding(CODE, f"{dataset.name}.{name} is {dataset.types.get(name)}, "
-                                   f"SDTMIG says {variable.type}",
-                                   dataset=dataset.name, variable=name, value=dataset.types.get(name)))
-    return out
+    return [finding(CODE, f"{dataset.name}.{name} is {dataset.types.get(name)}, SDTMIG says {variable.type}",
+                    dataset=dataset.name, variable=name, value=dataset.types.get(name))
+            for dataset, name, variable in stored_variables(package, sdtmig)
+            if dataset.types.get(name) != variable.type]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from cdisc.conformance.findings import Finding, finding
 from cdisc.conformance.package import SdtmPackage
-from cdisc.conformance.rules._helpers import domain_spec
+from cdisc.conformance.rules._helpers import stored_variables
 from cdisc.issues import Severity, declare
 from cdisc.standards import ControlledTerminology, Sdtmig
 
@@ -22,15 +22,7 @@ CODE = declare("CONF006", "Variable label differs from SDTMIG", Severity.WARNING
 
 def check(package: SdtmPackage, *, sdtmig: Sdtmig, ct: ControlledTerminology) -> list[Finding]:
     """One finding per variable whose label is not the SDTMIG label (SUPP-- datasets included)."""
-    out = []
-    for dataset in package.datasets.values():
-        spec = domain_spec(sdtmig, dataset.name)
-        if spec is None:
-            continue
-        for name in dataset.columns:
-            variable = spec.variable(name)
-            label = dataset.labels.get(name) or ""
-            if variable is not None and label != variable.label:
-                out.append(finding(CODE, f"{dataset.name}.{name} label is '{label}', SDTMIG: '{variable.label}'",
-                                   dataset=dataset.name, variable=name, value=label))
-    return out
+    return [finding(CODE, f"{dataset.name}.{name} label is '{label}', SDTMIG: '{variable.label}'",
+                    dataset=dataset.name, variable=name, value=label)
+            for dataset, name, variable in stored_variables(package, sdtmig)
+            if (label := dataset.labels.get(name) or "") != variable.label]

@@ -18,6 +18,31 @@ def domain_spec(sdtmig: Sdtmig, name: str) -> DomainSpec | None:
         return None
 
 
+def specified_datasets(package, sdtmig: Sdtmig) -> Iterator[tuple[XptDataset, DomainSpec]]:
+    """(dataset, its SDTMIG spec) for every dataset of the package SDTMIG defines."""
+    for dataset in package.datasets.values():
+        spec = domain_spec(sdtmig, dataset.name)
+        if spec is not None:
+            yield dataset, spec
+
+
+def spec_variables(package, sdtmig: Sdtmig, *, core: str) -> Iterator[tuple[XptDataset, object, bool]]:
+    """(dataset, VariableSpec, stored?) for every SDTMIG variable of ``core`` (Req/Exp/Perm) of each dataset."""
+    for dataset, spec in specified_datasets(package, sdtmig):
+        for variable in spec.variables:
+            if variable.core == core:
+                yield dataset, variable, variable.name in dataset.columns
+
+
+def stored_variables(package, sdtmig: Sdtmig) -> Iterator[tuple[XptDataset, str, object]]:
+    """(dataset, column name, VariableSpec) for every stored column SDTMIG defines."""
+    for dataset, spec in specified_datasets(package, sdtmig):
+        for name in dataset.columns:
+            variable = spec.variable(name)
+            if variable is not None:
+                yield dataset, name, variable
+
+
 def is_blank(value: object) -> bool:
     """True for SAS missing: NaN/None numerics and empty or all-space strings."""
     if value is None:
