@@ -38,7 +38,7 @@ from interop.engines import LocalEngine, open_engine
 from interop.normalize.pseudonym import compute_pseudonym, load_pseudonym_key
 from interop.normalize.record import SubjectRecord
 from interop.package import atomic_folder, sha256_file, write_manifest
-from interop.reconcile import build_reconciliation
+from interop.reconcile import build_reconciliation, render_reconciliation
 from interop.reviewer_notes import render_reviewer_notes
 from mappings.instruments import list_assumptions
 from interop.subject_run import SubjectOutput, _mappers, run_subject
@@ -348,6 +348,7 @@ def convert(options: ConvertOptions, *, on_subject: Callable[[], None] | None = 
         write_outcome_files(assembled, study, folder / "outcomes")
         write_screening_files(gathered, study, folder / "screening")
         (folder / "reconciliation.json").write_bytes(orjson.dumps(reconciliation, option=orjson.OPT_INDENT_2) + b"\n")
+        (folder / "reconciliation.md").write_text(render_reconciliation(reconciliation), encoding="utf-8")
         if options.validate:
             stage("validating (CDISC CORE and our checks)")
             result.validation = run_validation(folder, run_core=options.run_core, label=options.out.name,

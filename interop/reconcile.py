@@ -58,3 +58,22 @@ def build_reconciliation(entries: Iterable, *, mapped: Mapping[str, Counter], ev
     total = {k: sum(b[k] for b in by_type.values()) for k in ("input", MAPPED, EVIDENCE, UNMAPPED)}
     listed.sort(key=lambda item: (str(item["resource"]), item["file"], item["entry"] or 0))
     return {"by_type": dict(sorted(by_type.items())), "total": total, "unmapped": listed}
+
+
+def render_reconciliation(report: dict) -> str:
+    """The readable summary of ``reconciliation.json`` (Markdown): counts per type and the reasons not mapped."""
+    lines = ["# Reconciliation", "",
+             "Every input resource (top-level resources and bundle entries) is mapped, used as evidence, or not mapped "
+             "with the reason. Details per resource: reconciliation.json.", "",
+             "| resource type | input | mapped | evidence | not mapped | mapped into |", "|---|---|---|---|---|---|"]
+    for rtype, bucket in report["by_type"].items():
+        domains = ", ".join(f"{d} ({n})" for d, n in bucket["domains"].items())
+        lines.append(f"| {rtype} | {bucket['input']} | {bucket[MAPPED]} | {bucket[EVIDENCE]} | {bucket[UNMAPPED]} "
+                     f"| {domains} |")
+    total = report["total"]
+    lines.append(f"| **total** | {total['input']} | {total[MAPPED]} | {total[EVIDENCE]} | {total[UNMAPPED]} | |")
+    lines += ["", "## Not mapped, by reason", "", "| resource type | reason | count |", "|---|---|---|"]
+    for rtype, bucket in report["by_type"].items():
+        for reason, count in bucket["reasons"].items():
+            lines.append(f"| {rtype} | {str(reason).replace('|', '/')} | {count} |")
+    return "\n".join(lines) + "\n"

@@ -80,3 +80,13 @@ def test_reconciliation_accounts_for_every_input_resource(cdm_package):
     assert report["total"]["input"] == inputs
     for rtype, bucket in report["by_type"].items():
         assert bucket["input"] == bucket["mapped"] + bucket["evidence"] + bucket["unmapped"], rtype
+
+
+def test_readable_reconciliation_summary_matches_the_json(cdm_package):
+    report = json.loads((cdm_package / "reconciliation.json").read_text())
+    summary = (cdm_package / "reconciliation.md").read_text()
+    total = report["total"]
+    assert (f"| **total** | {total['input']} | {total['mapped']} | {total['evidence']} | {total['unmapped']} |"
+            in summary)
+    observation = report["by_type"]["Observation"]
+    assert f"| Observation | {observation['input']} | {observation['mapped']} |" in summary
