@@ -11,6 +11,7 @@ import html
 import io
 import json
 import os
+import re
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -93,7 +94,8 @@ def write_xlsx(report: ValidationReport, path: Path) -> Path:
 
 
 def normalise_zip(content: bytes, stamp: datetime) -> bytes:
-    """The same zip with every entry dated ``stamp`` (openpyxl dates them by the clock): same report, same bytes."""
+    """The same zip with every entry, and the document's modified date, at ``stamp`` (openpyxl uses the clock for
+    both): same report, same bytes."""
     source = zipfile.ZipFile(io.BytesIO(content))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
@@ -101,7 +103,11 @@ def normalise_zip(content: bytes, stamp: datetime) -> bytes:
             entry = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
-            target.writestr(entry, source.read(info.filename))
+            data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":      # openpyxl stamps 'modified' with the clock on save
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", data)
+            target.writestr(entry, data)
     return out.getvalue()
 
 
