@@ -21,5 +21,21 @@ for _module in (samples, convert, screen, validate, pull):
     _module.register(app)
 
 
-def main() -> None:  # pragma: no cover - console entry
-    app()
+def main() -> None:
+    """Console entry: an error we did not foresee is an internal error, exit status 2 (never 1, which means
+    findings), with the traceback on stderr for the bug report."""
+    import sys
+    import traceback
+
+    try:
+        app()
+    except SystemExit:
+        raise
+    except Exception:  # the one boundary where an unforeseen error becomes an exit status
+        traceback.print_exc()
+        print("interop: internal error (exit 2); please report it with the traceback above", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

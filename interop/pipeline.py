@@ -74,7 +74,9 @@ class ConvertResult:
 
     @property
     def worst(self) -> Severity | None:
+        """The worst severity among the conversion issues and, with --validate, the conformance findings."""
         ranked = [i.severity for i in self.issues]
+        ranked += [f.severity for f in getattr(self.validation, "findings", ())]
         return max(ranked, key=lambda s: s.rank) if ranked else None
 
 

@@ -92,6 +92,11 @@ def convert_command(
     Example: interop convert fhir_samples/len-cdm/ndjson --study len-cdm --out out/len-cdm --validate
     """
     from interop.pipeline import ConvertOptions, convert
+    from mappings.study import STUDY_KEYS
+
+    if study not in STUDY_KEYS:
+        Console(stderr=True).print(f"[red]error[/red] unknown study '{study}' (known: {', '.join(STUDY_KEYS)})")
+        raise typer.Exit(2)
 
     options = ConvertOptions(tuple(inputs), study, out, created=created, workers=workers, validate=validate,
                              run_core=core, meddra=meddra, pseudonym_key_file=pseudonym_key_file,
@@ -112,12 +117,16 @@ def convert_command(
         sys.stdout.write(orjson.dumps({"out": str(result.out), "rows": result.rows, "subjects": dict(result.subjects),
                                        "issues": counts, "reconciliation": {k: v for k, v in result.reconciliation.items()
                                                                             if k != "unmapped"},
-                                       "validation": getattr(result.validation, "summary", None)}).decode() + "\n")
+                                       "validation": result.validation.counts_by_severity()
+                                       if result.validation is not None else None}).decode() + "\n")
     else:
         out_console = Console()
         out_console.print(summary_table(result))
         out_console.print(reconciliation_table(result.reconciliation))
         out_console.print(f"subjects: {dict(result.subjects)}; issues: {counts} (see issues.json)")
+        if result.validation is not None:
+            out_console.print(f"conformance (CDISC CORE and our checks): {result.validation.counts_by_severity()} "
+                              f"(see validation/ and reviewer-notes.md)")
     raise typer.Exit(exit_code(result.worst, fail_on))
 
 

@@ -1,0 +1,5 @@
+"""``python -m interop``: the same as the ``interop`` command."""
+
+from interop.cli import main
+
+main()
