@@ -41,7 +41,7 @@ from interop.package import atomic_folder, sha256_file, write_manifest
 from interop.reconcile import build_reconciliation, render_reconciliation
 from interop.reviewer_notes import render_reviewer_notes
 from mappings.instruments import list_assumptions
-from interop.subject_run import SubjectOutput, _mappers, run_subject
+from interop.subject_run import SubjectOutput, mappers, run_subject
 from mappings.study import StudyDefinition, load_study
 
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
@@ -135,7 +135,7 @@ def map_subjects(records: Iterator[SubjectRecord], *, study: StudyDefinition, wo
                 on_subject()
         return
     engine = engine or LocalEngine(workers=workers)
-    _mappers(None)  # import (declare the issue codes of) every mapper here too: the notes look titles up
+    mappers(None)  # import (declare the issue codes of) every mapper here too: the notes look titles up
     jobs = ((r, study.key, fallback(r), meddra_folder) for r in records)
     for output in engine.map(_run_one, jobs):
         yield output

@@ -32,7 +32,7 @@ class SubjectOutput:
     screening: object | None = None                                  # mappings.eligibility ScreeningResult
 
 
-def _mappers(meddra):
+def mappers(meddra):
     # imported here so that a worker process pays the import once, and to keep module import cheap
     from functools import partial
 
@@ -97,7 +97,7 @@ def run_subject(record: SubjectRecord, *, study: StudyDefinition, subjid_fallbac
             out.unmapped[resource.key] = reason
         return out
     dictionary, _dictionary_issues = load_dictionary(meddra)
-    for _domain, mapper in _mappers(dictionary):
+    for _domain, mapper in mappers(dictionary):
         _merge(out, mapper(record, study=study, subject=subject), subject.usubjid)
     _merge(out, map_ie(record, study=study, subject=subject, screening=out.screening), subject.usubjid)
     for resource in record.all_resources():

@@ -35,7 +35,7 @@ import orjson
 
 from cdisc.issues import Location, issue
 from interop import codes
-from interop.ingest.readers import ReadItem, ReadOptions, _base_suffix, _resources_of, discover_files
+from interop.ingest.readers import ReadItem, ReadOptions, base_suffix, resources_of, discover_files
 from interop.ingest.validate import Limits
 from interop.normalize.dates import convert_to_site_clock
 from interop.normalize.inputs import Ingest, LocalTimes, group_inputs, load_zone, read_on_site_clock
@@ -72,7 +72,7 @@ def read_ndjson_partition(lines: Iterable[tuple[bytes, int]], *, file: str, time
                                                                              f"{exc.msg}",
                                                               Location(file=file, entry=line_no))]), ()
             continue
-        for item in _resources_of(data, file, line_no, None, None, options, []):
+        for item in resources_of(data, file, line_no, None, None, options, []):
             local_times = tuple(pending)
             pending.clear()
             yield item, local_times
@@ -129,7 +129,7 @@ class SparkEngine:
         for problem in problems:
             yield ReadItem(None, problem.where.file or "", None, issues=[problem], is_resource=False), ()
         for path in files:
-            if _base_suffix(path) != ".ndjson":
+            if base_suffix(path) != ".ndjson":
                 yield from read_on_site_clock([path], zone=zone, limits=limits)
                 continue
             lines = context.textFile(path.resolve().as_uri(), use_unicode=False).zipWithIndex()

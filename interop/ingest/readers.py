@@ -77,7 +77,7 @@ class ReadOptions:
 
 # ---- file discovery ---------------------------------------------------------------------------------
 
-def _base_suffix(path: Path) -> str:
+def base_suffix(path: Path) -> str:
     name = path.name.lower()
     if name.endswith(".gz"):
         name = name[:-3]
@@ -141,7 +141,7 @@ def discover_files(paths: Iterable[Path]) -> tuple[list[Path], list[Issue]]:
 
 def _discover_folder(folder: Path, files: list[Path], problems: list[Issue]) -> None:
     children = sorted(folder.iterdir(), key=lambda p: p.name)
-    manifests = [(p, m) for p in children if p.is_file() and _base_suffix(p) == ".json"
+    manifests = [(p, m) for p in children if p.is_file() and base_suffix(p) == ".json"
                  and (m := read_manifest(p)) is not None]
     if manifests:
         for manifest_path, manifest in manifests:
@@ -151,7 +151,7 @@ def _discover_folder(folder: Path, files: list[Path], problems: list[Issue]) -> 
     else:
         for child in children:
             if child.is_file():
-                if _base_suffix(child):
+                if base_suffix(child):
                     files.append(child)
                 elif not child.name.startswith("."):
                     problems.append(issue(codes.FHIR021, "not a .json/.ndjson/.xml(.gz) file",
@@ -178,7 +178,7 @@ def read_inputs(paths: Iterable[Path], options: ReadOptions = ReadOptions()) -> 
 
 def read_file(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[ReadItem]:
     """Stream the resources of one file (JSON, NDJSON, XML, or their .gz)."""
-    suffix = _base_suffix(path)
+    suffix = base_suffix(path)
     name = str(path)
     if suffix == ".ndjson":
         yield from _read_ndjson(path, options)
@@ -196,7 +196,7 @@ def read_file(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Read
         if data is None:
             yield ReadItem(None, name, None, issues=problems)
             return
-        yield from _resources_of(data, name, None, None, None, options, problems)
+        yield from resources_of(data, name, None, None, None, options, problems)
         return
     try:
         data = orjson.loads(raw)
@@ -205,7 +205,7 @@ def read_file(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Read
             issue(codes.FHIR001, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
                   Location(file=name, entry=None, element=f"line {exc.lineno}"))])
         return
-    yield from _resources_of(data, name, None, None, None, options, [])
+    yield from resources_of(data, name, None, None, None, options, [])
 
 
 def _read_ndjson(path: Path, options: ReadOptions) -> Iterator[ReadItem]:
@@ -230,14 +230,14 @@ def _read_ndjson(path: Path, options: ReadOptions) -> Iterator[ReadItem]:
                         issue(codes.FHIR001, f"invalid JSON on line {line_no}: {exc.msg}",
                               Location(file=name, entry=line_no))])
                     continue
-                yield from _resources_of(data, name, line_no, None, None, options, [])
+                yield from resources_of(data, name, line_no, None, None, options, [])
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
             yield ReadItem(None, name, line_no + 1, issues=[
                 issue(codes.FHIR018, f"cannot read after line {line_no}: {type(exc).__name__}",
                       Location(file=name, entry=line_no + 1))])
 
 
-def _resources_of(data: object, file: str, entry: int | None, path: str | None, full_url: str | None,
+def resources_of(data: object, file: str, entry: int | None, path: str | None, full_url: str | None,
                   options: ReadOptions, carried: list[Issue]) -> Iterator[ReadItem]:
     """Check one parsed JSON value; yield it, or the entries of a Bundle (recursively)."""
     where = Location(file=file, entry=entry, element=path)
@@ -295,7 +295,7 @@ def _bundle_entries(bundle: dict, file: str, entry: int | None, path: str | None
             carried = []
             continue
         full_url = item.get("fullUrl") if isinstance(item.get("fullUrl"), str) else None
-        yield from _resources_of(item["resource"], file, top, inner_path, full_url, options, carried)
+        yield from resources_of(item["resource"], file, top, inner_path, full_url, options, carried)
         carried = []
     if carried:
         yield ReadItem(None, file, entry, path, None, carried, is_resource=False)
