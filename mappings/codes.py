@@ -65,7 +65,8 @@ MAP050 = declare("MAP050", "MedDRA folder lacks a required file: no dictionary c
 MAP051 = declare("MAP051", "malformed MedDRA record skipped", Severity.WARNING,
                  "check the file is an unmodified MedDRA ASCII file ('$'-separated)")
 # AE (mappings/ae.py)
-MAP052 = declare("MAP052", "adverse event not coded to MedDRA: AEDECOD/AEBODSYS empty", Severity.WARNING,
+MAP052 = declare("MAP052", "adverse event sent without MedDRA coding and not found in a dictionary (the study "
+                 "step may still code it by precedent, MAP040)", Severity.WARNING,
                  "send a MedDRA coding in AdverseEvent.event, or supply a MedDRA distribution whose LLT names "
                  "match the verbatim term")
 MAP053 = declare("MAP053", "adverse event has no reported term: not mapped", Severity.ERROR,
