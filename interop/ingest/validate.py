@@ -46,6 +46,8 @@ class Limits:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")   # FHIR R4 string: no control characters
+# element kinds whose JSON value is a plain string with no further grammar checked here (fast path in check_object)
+_PLAIN_STRING_KINDS = frozenset({"string", "canonical", "time"})
 
 
 def match_fhir_date(value: str, kind: str) -> re.Match | None:
@@ -188,12 +190,23 @@ class _Checker:
             obj.clear()
             return
         table = element_table(type_name) or {}
+        max_string = self.limits.max_string
         for name in list(obj):
-            value = obj[name]
-            child = f"{path}.{name}" if path else name
             if is_resource and name == "resourceType":
                 continue
+            value = obj[name]
             info = table.get(name)
+            if info is not None and not info.repeats:
+                # fast paths for the common valid cases; anything else takes the full check below
+                kind = info.kind
+                if kind in _PLAIN_STRING_KINDS:
+                    if type(value) is str and len(value) <= max_string and not _CONTROL.search(value):
+                        continue
+                elif kind == "complex" and type(value) is dict:
+                    self.check_object(value, info.type_name, f"{path}.{name}" if path else name, depth + 1,
+                                      is_resource=False)
+                    continue
+            child = f"{path}.{name}" if path else name
             if info is None:
                 if is_companion(name, table) or name == "fhir_comments":
                     if _depth_exceeds(value, 8):
@@ -210,7 +223,16 @@ class _Checker:
                     del obj[name]
                     continue
                 kept = []
+                kind = info.kind
+                plain = kind in _PLAIN_STRING_KINDS
                 for i, item in enumerate(value):
+                    if plain and type(item) is str and len(item) <= max_string and not _CONTROL.search(item):
+                        kept.append(item)
+                        continue
+                    if kind == "complex" and type(item) is dict:
+                        self.check_object(item, info.type_name, f"{child}[{i}]", depth + 1, is_resource=False)
+                        kept.append(item)
+                        continue
                     repaired = self.check_value(item, info, f"{child}[{i}]", depth)
                     if repaired is not _DROP:
                         kept.append(repaired)
@@ -224,7 +246,6 @@ class _Checker:
                     del obj[name]
                 else:
                     obj[name] = repaired
-
 
 _DROP = object()
 

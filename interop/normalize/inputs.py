@@ -35,9 +35,11 @@ Known limit: a single JSON file (e.g. one huge Bundle) is parsed whole; NDJSON i
 
 from __future__ import annotations
 
+import gc
 import shutil
 import tempfile
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -169,11 +171,16 @@ class Ingest:
     _workdir: Path | None = None
     _own_workdir: bool = False
     _contained: dict[str, Resource] = field(default_factory=dict)  # contained of shared resources
+    _shared_refs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # shared key -> its references
 
     def subjects(self) -> Iterator[SubjectRecord]:
         """Yield one :class:`SubjectRecord` per Patient, sorted by patient key (re-iterable)."""
         for partition in self._partitions:
-            resources = partition if isinstance(partition, list) else list(_load_partition(partition))
+            if isinstance(partition, list):
+                resources = partition
+            else:
+                with _gc_paused():
+                    resources = list(_load_partition(partition))
             by_patient: dict[str, list[tuple[str, Resource]]] = defaultdict(list)
             for owner, resource in resources:
                 by_patient[owner].append(resource)
@@ -192,7 +199,7 @@ class Ingest:
         pending = [r for r in resources]
         while pending:
             current = pending.pop()
-            for ref in _references_in(current.data):
+            for ref in self._references_of(current):
                 target_key = ref.split("#", 1)[0]
                 if ref in record.index:
                     continue
@@ -201,6 +208,15 @@ class Ingest:
                     _index(record.index, shared)
                     pending.append(shared)
         return record
+
+    def _references_of(self, resource: Resource) -> Iterable[str]:
+        """The references inside a resource; those of a shared resource are walked once per run, not per record."""
+        if self.shared.get(resource.key) is not resource:
+            return _references_in(resource.data)
+        refs = self._shared_refs.get(resource.key)
+        if refs is None:
+            refs = self._shared_refs[resource.key] = tuple(_references_in(resource.data))
+        return refs
 
     def close(self) -> None:
         """Remove the spill files (and the work folder if this run created it)."""
@@ -233,16 +249,41 @@ def _index(index: dict[str, Resource], resource: Resource) -> None:
 
 
 def _references_in(data) -> Iterator[str]:
+    """Every ``reference`` string inside ``data``, depth first (last child first)."""
     stack = [data]
+    pop = stack.pop
+    push = stack.append
     while stack:
-        value = stack.pop()
+        value = pop()
         if isinstance(value, dict):
             ref = value.get("reference")
             if isinstance(ref, str):
                 yield ref
-            stack.extend(v for v in value.values() if isinstance(v, (dict, list)))
+            for child in value.values():
+                if isinstance(child, (dict, list)):
+                    push(child)
         elif isinstance(value, list):
-            stack.extend(v for v in value if isinstance(v, (dict, list)))
+            for child in value:
+                if isinstance(child, (dict, list)):
+                    push(child)
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while bulk-loading parsed JSON (restoring its previous state).
+
+    Parsed JSON and the records built from it hold no reference cycles, so the collector finds nothing
+    in them; but every few hundred new dicts it runs, and its full passes re-scan everything already
+    loaded, which made loading a partition quadratic-ish in its size (profiled: 4.3 s of 1,000 patients'
+    records, 1.5 s without it). Memory is still freed by reference counting as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _load_partition(path: Path) -> Iterator[tuple[str, Resource]]:
@@ -322,6 +363,13 @@ def group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str,
     The items may come from another reader of the same files (the Spark engine reads NDJSON in its
     executors): the result depends only on the items and their order.
     """
+    with _gc_paused():   # the reading and grouping build acyclic data only (see _gc_paused)
+        return _group_inputs(items, timezone=timezone, workdir=workdir, spill_after=spill_after,
+                             validate_models=validate_models)
+
+
+def _group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str, workdir: Path | None,
+                  spill_after: int, validate_models: bool) -> Ingest:
     issues: list[Issue] = []
     inventory = Inventory()
     state = {"workdir": workdir, "own": False}
