@@ -74,7 +74,7 @@ def _observations(ctx: RuleContext, valueset: ValueSet, window: tuple[date, date
     """Usable Observations coded in the value set, dated inside the window, latest first: (bounds, res)."""
     found = []
     for res in ctx.record.of_type("Observation"):
-        if not usable(res) or not valueset.matches(res.get("code")):
+        if not valueset.matches(res.get("code")) or not usable(res):   # both pure; the code test rejects most
             continue
         bounds = _observation_date(ctx, res)
         if bounds is None:

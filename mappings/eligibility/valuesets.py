@@ -17,7 +17,7 @@ True
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -39,14 +39,22 @@ class ValueSet:
     name: str
     exact: frozenset[tuple[str, str]]
     prefixes: tuple[tuple[str, str], ...] = ()   # (system uri, code prefix without dots)
+    # system uri -> its prefixes (derived from ``prefixes``: one str.startswith per lookup)
+    _prefixes_of: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        grouped: dict[str, tuple[str, ...]] = {}
+        for system, prefix in self.prefixes:
+            grouped[system] = grouped.get(system, ()) + (prefix,)
+        object.__setattr__(self, "_prefixes_of", grouped)
 
     def contains(self, system: str | None, code: str | None) -> bool:
         if not system or not code:
             return False
         if (system, code) in self.exact:
             return True
-        bare = code.replace(".", "").upper()
-        return any(sys_ == system and bare.startswith(prefix) for sys_, prefix in self.prefixes)
+        prefixes = self._prefixes_of.get(system)
+        return prefixes is not None and code.replace(".", "").upper().startswith(prefixes)
 
     def matches(self, concept: dict | None) -> bool:
         """True when any coding of the CodeableConcept (or Coding) is in the value set."""
