@@ -65,8 +65,8 @@ def compute_length(values: pd.Series, numeric: bool) -> int:
     """
     if numeric:
         return 8
-    lengths = values.dropna().map(lambda v: len(str(v).encode("ascii", "replace")))
-    return max(1, int(lengths.max())) if len(lengths) else 1
+    # ASCII with "replace" gives one byte per character, so the byte length is the character count
+    return max(1, max((len(str(v)) for v in values.dropna()), default=1))
 
 
 def is_iso8601_variable(name: str, value_domain: str | None) -> bool:

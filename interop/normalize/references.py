@@ -97,22 +97,40 @@ def rewrite_references(data, resolver: ReferenceResolver, container: str,
     reference) pairs that do not resolve to any input resource.
     """
     unresolved: list[tuple[str, str]] = []
-    stack = [(data, path)]
+    # element paths are built only for unresolved references: each stack entry carries its parent's
+    # entry and its own name (in an object) or index (in an array)
+    stack = [(data, None, None, None)]
+    pop = stack.pop
+    push = stack.append
     while stack:
-        value, where = stack.pop()
+        entry = pop()
+        value = entry[0]
         if isinstance(value, dict):
             ref = value.get("reference")
             if isinstance(ref, str):
                 canonical, found = resolver.resolve(ref, container)
                 value["reference"] = canonical
                 if not found:
+                    where = _element_path(entry, path)
                     unresolved.append((f"{where}.reference" if where else "reference", ref))
             for name, child in value.items():
                 if isinstance(child, (dict, list)):
-                    stack.append((child, f"{where}.{name}" if where else name))
+                    push((child, entry, name, None))
         elif isinstance(value, list):
             for i, child in enumerate(value):
                 if isinstance(child, (dict, list)):
-                    stack.append((child, f"{where}[{i}]"))
+                    push((child, entry, None, i))
     unresolved.sort()
     return unresolved
+
+
+def _element_path(entry: tuple, root: str) -> str:
+    """The element path of a :func:`rewrite_references` stack entry (``contained[0].subject``)."""
+    steps = []
+    while entry[1] is not None:
+        steps.append(entry)
+        entry = entry[1]
+    where = root
+    for _, _, name, index in reversed(steps):
+        where = (f"{where}.{name}" if where else name) if index is None else f"{where}[{index}]"
+    return where
