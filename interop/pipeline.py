@@ -249,7 +249,9 @@ def write_screening_files(gathered: Gathered, study: StudyDefinition, folder: Pa
 
     patients = [PatientScreening(screening_label(o, i), o.screening)
                 for i, o in enumerate(gathered.outputs, start=1) if o.screening is not None]
-    report = ScreeningReport({study.key: StudyScreening(study.key, patients)}, as_of=None)
+    report = ScreeningReport({study.key: StudyScreening(study.key, patients)}, as_of=None,
+                             naming="Trial subjects are named by USUBJID, pre-screened patients by their position "
+                                    "(PRESCREEN-n).")
     return write_reports(report, folder)
 
 

@@ -35,6 +35,7 @@ TEMPLATE = Path(__file__).resolve().parent / "templates" / "screening.html"
 CSV_COLUMNS = ("patient", "status", "screening_date", "screening_date_source", "criterion", "category", "verdict",
                "fails", "evidence", "missing", "notes")
 Namer = Callable[[SubjectRecord], str]
+DEFAULT_NAMING = "Patients are named by pseudonym unless the report was asked for hospital identifiers."
 
 
 @dataclass(slots=True)
@@ -58,6 +59,7 @@ class ScreeningReport:
     studies: dict[str, StudyScreening]
     as_of: date | None
     issues: list[Issue] = field(default_factory=list)
+    naming: str = DEFAULT_NAMING       # how the page says patients are named
 
     @property
     def worst(self):
@@ -181,7 +183,7 @@ def write_csv(screening: StudyScreening, path: Path) -> Path:
     return path
 
 
-def render_html(screening: StudyScreening, as_of: date | None) -> str:
+def render_html(screening: StudyScreening, as_of: date | None, naming: str = DEFAULT_NAMING) -> str:
     """The coordinator's page: counts, the funnel (bars), and per patient the criteria with evidence."""
     esc = html.escape
     total = max(len(screening.patients), 1)
@@ -208,11 +210,12 @@ def render_html(screening: StudyScreening, as_of: date | None) -> str:
         title=esc(f"{study.studyid} eligibility screening"), study=esc(study.title),
         as_of=esc(as_of.isoformat() if as_of else "per patient (consent or screening visit)"),
         screened=len(screening.patients), eligible=counts["eligible"], ineligible=counts["ineligible"],
-        review=counts["needs review"], funnel_rows="\n".join(funnel_rows), patients="\n".join(patients))
+        review=counts["needs review"], funnel_rows="\n".join(funnel_rows), patients="\n".join(patients),
+        naming=esc(naming))
 
 
-def write_html(screening: StudyScreening, as_of: date | None, path: Path) -> Path:
-    path.write_text(render_html(screening, as_of), encoding="utf-8")
+def write_html(screening: StudyScreening, as_of: date | None, path: Path, naming: str = DEFAULT_NAMING) -> Path:
+    path.write_text(render_html(screening, as_of, naming), encoding="utf-8")
     return path
 
 
@@ -224,5 +227,5 @@ def write_reports(report: ScreeningReport, out: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         written += [write_json(screening, report.as_of, folder / "screening.json"),
                     write_csv(screening, folder / "screening.csv"),
-                    write_html(screening, report.as_of, folder / "screening.html")]
+                    write_html(screening, report.as_of, folder / "screening.html", report.naming)]
     return written

@@ -90,3 +90,8 @@ def test_readable_reconciliation_summary_matches_the_json(cdm_package):
             in summary)
     observation = report["by_type"]["Observation"]
     assert f"| Observation | {observation['input']} | {observation['mapped']} |" in summary
+
+
+def test_package_screening_page_names_patients_by_usubjid(cdm_package):
+    page = (cdm_package / "screening" / "len-cdm" / "screening.html").read_text(encoding="utf-8")
+    assert "named by USUBJID" in page and "LEN-CDM-01-001" in page and "named by pseudonym" not in page
