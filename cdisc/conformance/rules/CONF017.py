@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from cdisc.conformance.findings import Finding, finding
 from cdisc.conformance.package import SdtmPackage
-from cdisc.conformance.rules._helpers import first_rows_by_value, format_number, usubjid_at
+from cdisc.conformance.rules._helpers import declared_columns, first_rows_by_value, format_number, usubjid_at
 from cdisc.issues import Severity, declare
 from cdisc.standards import ControlledTerminology, Sdtmig
 
@@ -23,20 +23,16 @@ CODE = declare("CONF017", "Value not in define.xml codelist", Severity.ERROR,
 
 def check(package: SdtmPackage, *, sdtmig: Sdtmig, ct: ControlledTerminology) -> list[Finding]:
     """One finding per distinct value outside its define.xml codelist, at its first row."""
-    define = package.define
-    if define is None:
-        return []
     out = []
-    for dataset in package.datasets.values():
-        for variable in define.variables(dataset.name):
-            allowed = define.codelists.get(variable.codelist_oid or "", frozenset())
-            if not allowed or variable.name not in dataset.columns:
-                continue
-            for value, (first, count) in first_rows_by_value(dataset, variable.name).items():
-                text = format_number(float(value)) if dataset.types.get(variable.name) == "Num" else value
-                if text not in allowed:
-                    out.append(finding(CODE, f"{dataset.name}.{variable.name} = '{text}' is not in define.xml "
-                                       f"codelist {variable.codelist_oid}; {count} record(s)",
-                                       dataset=dataset.name, variable=variable.name, value=text,
-                                       usubjid=usubjid_at(dataset, first), row=first + 1))
+    for dataset, variable in declared_columns(package):
+        allowed = package.define.codelists.get(variable.codelist_oid or "", frozenset())
+        if not allowed:
+            continue
+        for value, (first, count) in first_rows_by_value(dataset, variable.name).items():
+            text = format_number(float(value)) if dataset.types.get(variable.name) == "Num" else value
+            if text not in allowed:
+                out.append(finding(CODE, f"{dataset.name}.{variable.name} = '{text}' is not in define.xml "
+                                   f"codelist {variable.codelist_oid}; {count} record(s)",
+                                   dataset=dataset.name, variable=variable.name, value=text,
+                                   usubjid=usubjid_at(dataset, first), row=first + 1))
     return out

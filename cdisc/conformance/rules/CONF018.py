@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from cdisc.conformance.findings import Finding, finding
 from cdisc.conformance.package import SdtmPackage
-from cdisc.conformance.rules._helpers import rows_with, usubjid_at
+from cdisc.conformance.rules._helpers import declared_columns, rows_with, usubjid_at
 from cdisc.issues import Severity, declare
 from cdisc.standards import ControlledTerminology, Sdtmig
 
@@ -22,21 +22,16 @@ CODE = declare("CONF018", "Value longer than define.xml Length", Severity.ERROR,
 
 def check(package: SdtmPackage, *, sdtmig: Sdtmig, ct: ControlledTerminology) -> list[Finding]:
     """One finding per variable, at the longest value exceeding the declared Length (bytes)."""
-    define = package.define
-    if define is None:
-        return []
     out = []
-    for dataset in package.datasets.values():
-        for variable in define.variables(dataset.name):
-            if variable.length is None or variable.name not in dataset.columns \
-                    or dataset.types.get(variable.name) != "Char":
-                continue
-            lengths = [(len(str(v).encode(dataset.encoding, errors="replace")), i, v)
-                       for i, v in rows_with(dataset, variable.name)]
-            longest = max(lengths, default=None)
-            if longest and longest[0] > variable.length:
-                size, index, value = longest
-                out.append(finding(CODE, f"{dataset.name}.{variable.name} has a {size}-byte value; define.xml "
-                                   f"Length is {variable.length}", dataset=dataset.name, variable=variable.name,
-                                   value=value, usubjid=usubjid_at(dataset, index), row=index + 1))
+    for dataset, variable in declared_columns(package):
+        if variable.length is None or dataset.types.get(variable.name) != "Char":
+            continue
+        lengths = [(len(str(v).encode(dataset.encoding, errors="replace")), i, v)
+                   for i, v in rows_with(dataset, variable.name)]
+        longest = max(lengths, default=None)
+        if longest and longest[0] > variable.length:
+            size, index, value = longest
+            out.append(finding(CODE, f"{dataset.name}.{variable.name} has a {size}-byte value; define.xml "
+                               f"Length is {variable.length}", dataset=dataset.name, variable=variable.name,
+                               value=value, usubjid=usubjid_at(dataset, index), row=index + 1))
     return out

@@ -43,6 +43,17 @@ def stored_variables(package, sdtmig: Sdtmig) -> Iterator[tuple[XptDataset, str,
                 yield dataset, name, variable
 
 
+def declared_columns(package) -> Iterator[tuple[XptDataset, object]]:
+    """(dataset, define.xml variable) for every variable define.xml declares that the dataset stores (none
+    without a define.xml)."""
+    if package.define is None:
+        return
+    for dataset in package.datasets.values():
+        for variable in package.define.variables(dataset.name):
+            if variable.name in dataset.columns:
+                yield dataset, variable
+
+
 def is_blank(value: object) -> bool:
     """True for SAS missing: NaN/None numerics and empty or all-space strings."""
     if value is None:
