@@ -32,9 +32,8 @@ DISCONTINUATION_REASON = f"{EX}/StructureDefinition/discontinuation-reason"
 ORAL = "26643006"
 SUBCUTANEOUS = "34206005"
 
-# Resource types shared by many patients: in the record's index only, not in its own resources.
-SHARED_TYPES = frozenset({"ResearchStudy", "Medication", "Questionnaire", "Organization", "Practitioner",
-                          "Location", "Group"})
+# Resource types shared by many patients (in the record's index only): the converter's own list.
+from interop.normalize.inputs import SHARED_TYPES  # noqa: E402
 
 
 def _ref(type_: str, id_: str | None) -> dict | None:

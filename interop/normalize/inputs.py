@@ -212,10 +212,10 @@ class Ingest:
     def _references_of(self, resource: Resource) -> Iterable[str]:
         """The references inside a resource; those of a shared resource are walked once per run, not per record."""
         if self.shared.get(resource.key) is not resource:
-            return _references_in(resource.data)
+            return references_in(resource.data)
         refs = self._shared_refs.get(resource.key)
         if refs is None:
-            refs = self._shared_refs[resource.key] = tuple(_references_in(resource.data))
+            refs = self._shared_refs[resource.key] = tuple(references_in(resource.data))
         return refs
 
     def close(self) -> None:
@@ -248,7 +248,7 @@ def _index(index: dict[str, Resource], resource: Resource) -> None:
                                                        source.sha256, source.path))
 
 
-def _references_in(data) -> Iterator[str]:
+def references_in(data) -> Iterator[str]:
     """Every ``reference`` string inside ``data``, depth first (last child first)."""
     stack = [data]
     pop = stack.pop

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from interop.normalize.inputs import PATIENT_LINKS, SHARED_TYPES
+from interop.normalize.inputs import PATIENT_LINKS, SHARED_TYPES, references_in
 
 STUDY_TYPES = (
     "Patient", "ResearchSubject", "Consent", "Encounter", "Observation", "QuestionnaireResponse", "Condition",
@@ -65,25 +65,11 @@ def is_shared(rtype: str) -> bool:
     return rtype in SHARED_TYPES
 
 
-def iter_references(value: object) -> Iterator[str]:
-    """Every literal ``reference`` string inside a resource (any depth)."""
-    if isinstance(value, dict):
-        ref = value.get("reference")
-        if isinstance(ref, str):
-            yield ref
-        for child in value.values():
-            if isinstance(child, (dict, list)):
-                yield from iter_references(child)
-    elif isinstance(value, list):
-        for child in value:
-            yield from iter_references(child)
-
-
 def shared_references(resources: Iterable[dict]) -> set[tuple[str, str]]:
     """(type, id) of shared reference data (Medication, Organization...) the resources point to."""
     found: set[tuple[str, str]] = set()
     for resource in resources:
-        for ref in iter_references(resource):
+        for ref in references_in(resource):
             parts = ref.split("/")
             if "_history" in parts:
                 parts = parts[: parts.index("_history")]
