@@ -4,8 +4,9 @@ What runs where:
 
 1. **Read** (executors): every NDJSON file is read by Spark (``SparkContext.textFile``, split across tasks),
    each line parsed with orjson, checked and repaired, and moved onto the site clock by exactly the code of
-   the local reader (:mod:`interop.ingest`); line numbers come from ``zipWithIndex``. Other files (JSON
-   Bundles, XML) are read on the driver. The items stream back in input order (``toLocalIterator``).
+   the local engine's workers (:func:`interop.engines.reading.read_ndjson_partition`); line numbers come from
+   ``zipWithIndex``. Other files (JSON Bundles, XML) are read on the driver. The items stream back in input
+   order (``toLocalIterator``).
 2. **Decide and group** (driver): :func:`interop.normalize.inputs.group_inputs`, the very code of the local
    engine, so duplicates, owners, references and issues are the same. The driver keeps one small summary per
    resource (as the local engine does) and spills resources to its work folder.
@@ -31,51 +32,13 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-import orjson
-
-from cdisc.issues import Location, issue
-from interop import codes
-from interop.ingest.readers import ReadItem, ReadOptions, base_suffix, resources_of, discover_files
+from interop.engines.reading import discover, read_ndjson_partition
+from interop.ingest.readers import ReadItem, base_suffix
 from interop.ingest.validate import Limits
-from interop.normalize.dates import convert_to_site_clock
 from interop.normalize.inputs import Ingest, LocalTimes, group_inputs, load_zone, read_on_site_clock
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-def read_ndjson_partition(lines: Iterable[tuple[bytes, int]], *, file: str, timezone: str,
-                          limits: Limits) -> Iterator[tuple[ReadItem, LocalTimes]]:
-    """Executor side of step 1: ``(line, 0-based index)`` pairs of one NDJSON file -> checked items.
-
-    Mirrors :func:`interop.ingest.readers.read_file` for one NDJSON line (blank lines skipped, FHIR001 for
-    invalid JSON, 1-based line numbers) and :func:`interop.normalize.inputs.read_on_site_clock`.
-    """
-    zone = load_zone(timezone)
-    pending: list[str] = []
-
-    def on_datetime(value: str, kind: str, path: str) -> str:
-        converted, had_offset = convert_to_site_clock(value, zone)
-        if not had_offset:
-            pending.append(path)
-        return converted
-
-    options = ReadOptions(limits=limits, on_datetime=on_datetime)
-    for line, index in lines:
-        line_no = index + 1
-        if not line.strip():
-            continue
-        try:
-            data = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            yield ReadItem(None, file, line_no, issues=[issue(codes.FHIR001, f"invalid JSON on line {line_no}: "
-                                                                             f"{exc.msg}",
-                                                              Location(file=file, entry=line_no))]), ()
-            continue
-        for item in resources_of(data, file, line_no, None, None, options, []):
-            local_times = tuple(pending)
-            pending.clear()
-            yield item, local_times
 
 
 @dataclass
@@ -125,9 +88,8 @@ class SparkEngine:
         """Step 1: the items of every input in input order; NDJSON read by the executors."""
         context = self.session().sparkContext
         zone = load_zone(timezone)
-        files, problems = discover_files(list(paths))
-        for problem in problems:
-            yield ReadItem(None, problem.where.file or "", None, issues=[problem], is_resource=False), ()
+        files, problem_items = discover(paths)
+        yield from problem_items
         for path in files:
             if base_suffix(path) != ".ndjson":
                 yield from read_on_site_clock([path], zone=zone, limits=limits)
