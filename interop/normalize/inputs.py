@@ -54,6 +54,7 @@ from interop.ingest.validate import Limits
 from interop.normalize.dates import convert_to_site_clock, to_instant
 from interop.normalize.inventory import Inventory, InventoryEntry
 from interop.normalize.record import Resource, SourceRef, SubjectRecord
+from interop.normalize.summaries import Summary, SummaryTable
 from interop.normalize.references import (ReferenceResolver, content_hash, full_url_base, resource_key,
                                           rewrite_references)
 
@@ -70,23 +71,6 @@ PATIENT_LINKS = ("patient", "subject", "beneficiary", "individual", "for")
 INDIRECT_LINKS = ("encounter", "context", "basedOn", "partOf", "request", "target", "focus")
 
 DEFAULT_SPILL_AFTER = 50_000
-
-
-@dataclass(slots=True)
-class _Summary:
-    """What stays in memory per input resource between reading and grouping."""
-
-    seq: int
-    key: str
-    rtype: str
-    file: str
-    entry: int | None
-    path: str | None
-    version: str | None
-    last_updated: str | None
-    sha256: str
-    links: tuple[str, ...]       # raw references of PATIENT_LINKS elements
-    indirect: tuple[str, ...]    # raw references of INDIRECT_LINKS elements
 
 
 class _SpillList:
@@ -135,7 +119,7 @@ def _contained_ids(data: dict) -> list[str]:
     return [c["id"] for c in data.get("contained") or [] if isinstance(c, dict) and isinstance(c.get("id"), str)]
 
 
-def _version_rank(summary: _Summary) -> tuple:
+def _version_rank(summary: Summary) -> tuple:
     """Sort key of a copy's version: numeric versionId, else lastUpdated (UTC)."""
     version = summary.version
     numeric = int(version) if isinstance(version, str) and version.isdigit() else None
@@ -383,50 +367,60 @@ def _group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str
 
     local_times: dict[str, list] = {}     # file -> [count, first resource key, first element]
     store = _SpillList(spill_after, folder)
-    summaries: list[_Summary] = []
+    table = SummaryTable()
     resolver = ReferenceResolver()
+    try:
+        for item, pending_local in items:
+            issues.extend(item.issues)
+            if item.data is None:
+                if item.is_resource:
+                    inventory.add(InventoryEntry(key=None, type=None, file=item.file, entry=item.entry,
+                                                 path=item.path, patient=None, status="unreadable",
+                                                 reason=item.issues[0].message if item.issues else "unreadable"))
+                continue
+            summary = _summarise(item, table.count, issues)
+            if pending_local:
+                local_times.setdefault(item.file, [0, summary.key, _join_path(item.path, pending_local[0])])
+                local_times[item.file][0] += len(pending_local)
+            if validate_models:
+                issues.extend(_model_issues(item, summary.key))
+            table.add(summary)
+            store.append([summary.seq, item.data])
+            if item.full_url:
+                resolver.aliases.setdefault(item.full_url, summary.key)
+                base = full_url_base(item.full_url)
+                if base:
+                    resolver.bases.add(base)
+            for cid in _contained_ids(item.data):
+                table.add_contained(f"{summary.key}#{cid}")
+        table.finish()
+        resolver.keys = table.keys
 
-    for item, pending_local in items:
-        issues.extend(item.issues)
-        if item.data is None:
-            if item.is_resource:
-                inventory.add(InventoryEntry(key=None, type=None, file=item.file, entry=item.entry,
-                                             path=item.path, patient=None, status="unreadable",
-                                             reason=item.issues[0].message if item.issues else "unreadable"))
-            continue
-        summary = _summarise(item, len(summaries), issues)
-        if pending_local:
-            local_times.setdefault(item.file, [0, summary.key, _join_path(item.path, pending_local[0])])
-            local_times[item.file][0] += len(pending_local)
-        if validate_models:
-            issues.extend(_model_issues(item, summary.key))
-        summaries.append(summary)
-        store.append([summary.seq, item.data])
-        if item.full_url:
-            resolver.aliases.setdefault(item.full_url, summary.key)
-            base = full_url_base(item.full_url)
-            if base:
-                resolver.bases.add(base)
-        resolver.keys.add(summary.key)
-        for cid in _contained_ids(item.data):
-            resolver.keys.add(f"{summary.key}#{cid}")
+        for file, (count, key, path) in sorted(local_times.items()):
+            issues.append(issue(codes.FHIR008, f"{count} dateTime value(s) without UTC offset in this file were "
+                                               f"taken as site local time ({timezone})",
+                                Location(file=file, resource=key, element=path)))
+        kept_of_repeated, dropped = _choose_copies(table.repeated_keys())
+        for summary, status, reason, info in dropped:
+            issues.append(issue(info, f"{summary.key} {reason}",
+                                Location(file=summary.file, entry=summary.entry, resource=summary.key,
+                                         element=summary.path)))
+        owners = _Owners(table, kept_of_repeated, resolver)
+        partition_of = _partition_patients(owners.patient_keys, owners.resources_per_patient(), spill_after)
+        return _write_partitions(store, table, owners, partition_of, dropped, resolver, issues, inventory, folder,
+                                 state)
+    finally:
+        table.close()
+        if store.handle is not None:
+            store.handle.close()
 
-    for file, (count, key, path) in sorted(local_times.items()):
-        issues.append(issue(codes.FHIR008, f"{count} dateTime value(s) without UTC offset in this file were "
-                                           f"taken as site local time ({timezone})",
-                            Location(file=file, resource=key, element=path)))
 
-    winners, dropped = _choose_copies(summaries)
-    for summary, status, reason, info in dropped:
-        issues.append(issue(info, f"{summary.key} {reason}",
-                            Location(file=summary.file, entry=summary.entry, resource=summary.key,
-                                     element=summary.path)))
-    owners = _assign_owners(summaries, winners, resolver)
-    patient_keys = sorted(k for k, s in winners.items() if s.rtype == "Patient")
-    partition_of = _partition_patients(patient_keys, owners, spill_after)
+def _write_partitions(store: "_SpillList", table: SummaryTable, owners: "_Owners", partition_of: dict[str, int],
+                      dropped: list, resolver: ReferenceResolver, issues: list[Issue], inventory: Inventory,
+                      folder, state: dict) -> Ingest:
+    """Step 3: rewrite references and put each kept resource in its patient's partition (or shared/orphans)."""
     n_partitions = max(partition_of.values(), default=-1) + 1
     spill = store.spilled
-
     partitions: list = [[] for _ in range(n_partitions)] if not spill else []
     handles = []
     if spill:
@@ -439,11 +433,10 @@ def _group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str
     orphans: dict[str, Resource] = {}
     dropped_by_seq = {s.seq: (status, reason) for s, status, reason, _ in dropped}
     try:
-        for seq, data in store:
-            summary = summaries[seq]
+        for (seq, data), summary in zip(store, table.in_order(), strict=True):
             if seq in dropped_by_seq:
                 status, reason = dropped_by_seq[seq]
-                inventory.add(_entry(summary, owners.get(summary.key), status, reason))
+                inventory.add(_entry(summary, owners.owner_of_key(summary.key), status, reason))
                 continue
             for path, ref in rewrite_references(data, resolver, summary.key):
                 issues.append(issue(codes.FHIR011, f"reference {ref[:120]!r} does not resolve",
@@ -451,7 +444,7 @@ def _group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str
                                              element=_join_path(summary.path, path))))
             source = SourceRef(summary.file, summary.entry, summary.key, summary.version,
                                None if summary.version else summary.sha256, summary.path)
-            owner = owners.get(summary.key)
+            owner = owners.owner_of_kept(summary)
             if owner is not None:
                 inventory.add(_entry(summary, owner, "kept", None))
                 part = partition_of[owner]
@@ -471,23 +464,21 @@ def _group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str
     finally:
         for handle in handles:
             handle.close()
-        if store.handle is not None:
-            store.handle.close()
     return Ingest(issues=issues, inventory=inventory, shared=shared, orphans=orphans,
-                  patient_keys=patient_keys, _partitions=partitions,
+                  patient_keys=owners.patient_keys, _partitions=partitions,
                   _workdir=state["workdir"] if state["own"] or spill else None, _own_workdir=state["own"])
 
 
-def _summarise(item: ReadItem, seq: int, issues: list[Issue]) -> _Summary:
+def _summarise(item: ReadItem, seq: int, issues: list[Issue]) -> Summary:
     key, from_id = resource_key(item.data, item.full_url)
     if not from_id:
         issues.append(issue(codes.FHIR019, f"{item.data['resourceType']} without a usable id keyed as {key}",
                             Location(file=item.file, entry=item.entry, resource=key, element=item.path)))
     meta = item.data.get("meta") if isinstance(item.data.get("meta"), dict) else {}
-    return _Summary(seq=seq, key=key, rtype=item.data["resourceType"], file=item.file, entry=item.entry,
-                    path=item.path, version=meta.get("versionId"), last_updated=meta.get("lastUpdated"),
-                    sha256=item.sha256 or content_hash(item.data), links=_links(item.data, PATIENT_LINKS),
-                    indirect=_links(item.data, INDIRECT_LINKS))
+    return Summary(seq=seq, key=key, rtype=item.data["resourceType"], file=item.file, entry=item.entry,
+                   path=item.path, version=meta.get("versionId"), last_updated=meta.get("lastUpdated"),
+                   sha256=item.sha256 or content_hash(item.data), links=_links(item.data, PATIENT_LINKS),
+                   indirect=_links(item.data, INDIRECT_LINKS))
 
 
 def _model_issues(item: ReadItem, key: str) -> list[Issue]:
@@ -505,18 +496,16 @@ def _model_issues(item: ReadItem, key: str) -> list[Issue]:
     return []
 
 
-def _choose_copies(summaries: list[_Summary]):
-    """(key -> kept summary, [(dropped summary, status, reason, code)]) over all copies of each key."""
-    by_key: dict[str, list[_Summary]] = defaultdict(list)
-    for summary in summaries:
-        by_key[summary.key].append(summary)
-    winners: dict[str, _Summary] = {}
+def _choose_copies(repeated: Iterable[list[Summary]]):
+    """(key -> kept copy, [(dropped copy, status, reason, code)]) over the copies of each key read more than once."""
+    kept_of: dict[str, Summary] = {}
     dropped = []
-    for key, copies in by_key.items():
+    for copies in repeated:
+        key = copies[0].key
         newest = max(_version_rank(c) for c in copies)
         candidates = [c for c in copies if _version_rank(c) == newest]
         kept = candidates[0]
-        winners[key] = kept
+        kept_of[key] = kept
         for copy in copies:
             if copy is kept:
                 continue
@@ -529,56 +518,101 @@ def _choose_copies(summaries: list[_Summary]):
             else:
                 dropped.append((copy, "conflict", f"conflicting copy of {key} without version; "
                                                   f"the first ({where}) was kept", codes.FHIR014))
-    return winners, dropped
+    return kept_of, dropped
 
 
-def _assign_owners(summaries: list[_Summary], winners: dict[str, _Summary],
-                   resolver: ReferenceResolver) -> dict[str, str]:
-    """Canonical key -> patient key, for every kept resource that belongs to a patient."""
-    owners: dict[str, str] = {}
-    for key, summary in winners.items():
+class _Owners:
+    """The patient each kept resource belongs to.
+
+    Direct owners (the Patient itself, or the Patient a ``PATIENT_LINKS`` element refers to) are a pure
+    function of the resource's summary, recomputed when asked; only the resources owned *indirectly* (through
+    an ``INDIRECT_LINKS`` element pointing at an owned resource) and the patients are held in memory.
+    """
+
+    def __init__(self, table: SummaryTable, kept_of_repeated: dict[str, Summary], resolver: ReferenceResolver):
+        self.table, self.kept_of_repeated, self.resolver = table, kept_of_repeated, resolver
+        self.patient_keys = table.keys_of_type("Patient")
+        self.patients = frozenset(self.patient_keys)
+        self.indirect: dict[str, str] = {}
+        self._direct_counts: dict[str, int] = defaultdict(int)
+        unowned: list[Summary] = []
+        for summary in self._kept_in_first_reading_order():
+            owner = self.direct_owner(summary)
+            if owner is not None:
+                self._direct_counts[owner] += 1
+            elif summary.rtype not in SHARED_TYPES:
+                unowned.append(summary)
+        self._resolve_indirect(unowned)
+
+    def _kept_in_first_reading_order(self) -> Iterator[Summary]:
+        """The kept copy of every key, keys in the order they were first read."""
+        seen_repeated: set[str] = set()
+        for summary in self.table.in_order():
+            kept = self.kept_of_repeated.get(summary.key)
+            if kept is not None:
+                if summary.key in seen_repeated:
+                    continue
+                seen_repeated.add(summary.key)
+                summary = kept
+            yield summary
+
+    def direct_owner(self, summary: Summary) -> str | None:
         if summary.rtype == "Patient":
-            owners[key] = key
-            continue
+            return summary.key
         if summary.rtype in SHARED_TYPES:
-            continue
+            return None
         for ref in summary.links:
-            target, found = resolver.resolve(ref, key)
-            if found and target.startswith("Patient/") and target in winners:
-                owners[key] = target
-                break
-    # indirect: through an owned resource (repeat until stable, chains are short)
-    changed = True
-    while changed:
-        changed = False
-        for key, summary in winners.items():
-            if key in owners or summary.rtype in SHARED_TYPES:
-                continue
-            for ref in summary.indirect + summary.links:
-                target, found = resolver.resolve(ref, key)
-                owner = owners.get(target.split("#", 1)[0]) if found else None
-                if owner is not None:
-                    owners[key] = owner
-                    changed = True
-                    break
-    return owners
+            target, found = self.resolver.resolve(ref, summary.key)
+            if found and target in self.patients:
+                return target
+        return None
+
+    def _resolve_indirect(self, unowned: list[Summary]) -> None:
+        """Owners through an owned resource (repeated until stable; chains are short)."""
+        changed = True
+        while changed:
+            changed = False
+            for summary in unowned:
+                if summary.key in self.indirect:
+                    continue
+                for ref in summary.indirect + summary.links:
+                    target, found = self.resolver.resolve(ref, summary.key)
+                    owner = self.owner_of_key(target.split("#", 1)[0]) if found else None
+                    if owner is not None:
+                        self.indirect[summary.key] = owner
+                        changed = True
+                        break
+
+    def owner_of_kept(self, summary: Summary) -> str | None:
+        """The owner of a kept copy."""
+        return self.direct_owner(summary) or self.indirect.get(summary.key)
+
+    def owner_of_key(self, key: str) -> str | None:
+        """The owner of whatever copy of ``key`` was kept (None when the key is unknown or unowned)."""
+        if key in self.indirect:
+            return self.indirect[key]
+        kept = self.kept_of_repeated.get(key) or self.table.first_of(key)
+        return self.direct_owner(kept) if kept is not None else None
+
+    def resources_per_patient(self) -> dict[str, int]:
+        counts = dict(self._direct_counts)
+        for owner in self.indirect.values():
+            counts[owner] = counts.get(owner, 0) + 1
+        return counts
 
 
-def _partition_patients(patient_keys: list[str], owners: dict[str, str], size: int) -> dict[str, int]:
+def _partition_patients(patient_keys: list[str], counts: dict[str, int], size: int) -> dict[str, int]:
     """Patient key -> partition number: contiguous runs of sorted patients of about ``size`` resources."""
-    counts: dict[str, int] = defaultdict(int)
-    for owner in owners.values():
-        counts[owner] += 1
     partition_of, current, filled = {}, 0, 0
     for key in patient_keys:
-        if filled and filled + counts[key] > size:
+        if filled and filled + counts.get(key, 0) > size:
             current, filled = current + 1, 0
         partition_of[key] = current
-        filled += counts[key]
+        filled += counts.get(key, 0)
     return partition_of
 
 
-def _orphan_reason(summary: _Summary, resolver: ReferenceResolver) -> str:
+def _orphan_reason(summary: Summary, resolver: ReferenceResolver) -> str:
     for ref in summary.links:
         target, found = resolver.resolve(ref, summary.key)
         if target.startswith("Patient/") and not found:
@@ -586,7 +620,7 @@ def _orphan_reason(summary: _Summary, resolver: ReferenceResolver) -> str:
     return "refers to no patient and is not shared reference data"
 
 
-def _entry(summary: _Summary, patient: str | None, status: str, reason: str | None) -> InventoryEntry:
+def _entry(summary: Summary, patient: str | None, status: str, reason: str | None) -> InventoryEntry:
     return InventoryEntry(key=summary.key, type=summary.rtype, file=summary.file, entry=summary.entry,
                           path=summary.path, patient=patient, status=status, reason=reason)
 

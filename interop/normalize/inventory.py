@@ -22,8 +22,10 @@ The pipeline adds what the mappers did with the kept ones, so that per type
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 
 DROPPED = frozenset({"duplicate", "superseded", "conflict", "unreadable"})
 
@@ -47,18 +49,48 @@ class InventoryEntry:
         return asdict(self)
 
 
-@dataclass(slots=True)
+_FIELDS = ("key", "type", "file", "entry", "path", "patient", "status", "reason")
+_INSERT_BATCH = 10_000
+
+
 class Inventory:
-    entries: list[InventoryEntry] = field(default_factory=list)
+    """The entries of one run, in the order they were added.
+
+    They are rows of a private temporary SQLite database (SQLite keeps a few MB in memory and the rest in
+    a temporary file it removes itself), so a hospital-sized input does not hold millions of entries in
+    memory. The database goes when the inventory is dropped (or :meth:`close`), so it stays readable after
+    the ingest run is closed.
+    """
+
+    def __init__(self, entries: Iterable[InventoryEntry] = ()):
+        self._db = sqlite3.connect("", isolation_level=None)
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -8192"):
+            self._db.execute(f"PRAGMA {pragma}")
+        self._db.execute(f"CREATE TABLE entry ({', '.join(_FIELDS)})")
+        self._pending: list[tuple] = []
+        self._count = 0
+        for entry in entries:
+            self.add(entry)
 
     def add(self, entry: InventoryEntry) -> None:
-        self.entries.append(entry)
+        self._pending.append((entry.key, entry.type, entry.file, entry.entry, entry.path, entry.patient,
+                              entry.status, entry.reason))
+        self._count += 1
+        if len(self._pending) >= _INSERT_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._db.executemany(f"INSERT INTO entry VALUES ({', '.join('?' * len(_FIELDS))})", self._pending)
+            self._pending.clear()
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return self._count
 
-    def __iter__(self):
-        return iter(self.entries)
+    def __iter__(self) -> Iterator[InventoryEntry]:
+        self._flush()
+        for row in self._db.execute(f"SELECT {', '.join(_FIELDS)} FROM entry ORDER BY rowid"):
+            yield InventoryEntry(*row)
 
     def counts_by_type(self) -> dict[str, dict[str, int]]:
         """resourceType (``"(unreadable)"`` when unknown) -> {"input": n, <status>: n, ...}.
@@ -68,13 +100,21 @@ class Inventory:
         >>> inv.counts_by_type()
         {'Patient': {'duplicate': 1, 'input': 2, 'kept': 1}}
         """
+        self._flush()
         out: dict[str, Counter] = {}
-        for entry in self.entries:
-            counter = out.setdefault(entry.type or "(unreadable)", Counter())
-            counter["input"] += 1
-            counter[entry.status] += 1
+        for rtype, status, count in self._db.execute("SELECT type, status, COUNT(*) FROM entry GROUP BY type, status"):
+            counter = out.setdefault(rtype or "(unreadable)", Counter())
+            counter["input"] += count
+            counter[status] += count
         return {t: dict(sorted(c.items())) for t, c in sorted(out.items())}
 
     def dropped(self) -> list[InventoryEntry]:
-        """Entries dropped by ingest (duplicate, superseded, conflict, unreadable)."""
-        return [e for e in self.entries if e.dropped]
+        """Entries dropped by ingest (duplicate, superseded, conflict, unreadable), in order."""
+        self._flush()
+        marks = ", ".join("?" * len(DROPPED))
+        rows = self._db.execute(f"SELECT {', '.join(_FIELDS)} FROM entry WHERE status IN ({marks}) ORDER BY rowid",
+                                sorted(DROPPED))
+        return [InventoryEntry(*row) for row in rows]
+
+    def close(self) -> None:
+        self._db.close()

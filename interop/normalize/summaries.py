@@ -1,0 +1,165 @@
+"""What ingest remembers about every input resource between reading and grouping, kept in SQLite.
+
+Deciding duplicates, owners and references needs, for every input resource, a few facts (key, version,
+content hash, the references of its patient links) and the set of every key. At a hospital's scale
+(100,000 patients, about 8 million resources) those facts are gigabytes as Python objects, so they are rows
+of a private temporary SQLite database instead: SQLite keeps up to :data:`CACHE_KIB` of it in memory and the
+rest in a temporary file it deletes itself when the connection closes. Memory then stays flat as the input
+grows; what remains in memory grows with the number of *patients* (a few dozen bytes each).
+
+Usage (by :func:`interop.normalize.inputs.group_inputs`)::
+
+    table = SummaryTable()
+    table.add(summary)                         # in reading order (summary.seq = 0, 1, 2, ...)
+    table.add_contained("MedicationRequest/1#med")
+    table.finish()                             # builds the key index; no adds after this
+    "Patient/p1" in table.keys                 # membership, for reference resolution
+    for copies in table.repeated_keys(): ...   # every key read more than once, with all its copies
+    for summary in table.in_order(): ...       # everything, in reading order
+    table.close()
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import groupby
+
+import orjson
+
+CACHE_KIB = 64 * 1024          # SQLite page cache per table; beyond it, pages go to SQLite's temporary file
+INSERT_BATCH = 10_000          # rows buffered in Python before one executemany
+KEY_LOOKUP_CACHE = 1 << 16     # recent key-membership answers kept (references repeat within a patient)
+
+_COLUMNS = "seq, key, rtype, file, entry, path, version, last_updated, sha256, links, indirect"
+_SCHEMA = f"""
+CREATE TABLE summary ({_COLUMNS.replace("seq", "seq INTEGER PRIMARY KEY")});
+CREATE TABLE contained (key TEXT NOT NULL);
+"""
+
+
+@dataclass(slots=True)
+class Summary:
+    """The facts kept per input resource (one row of the table)."""
+
+    seq: int
+    key: str
+    rtype: str
+    file: str
+    entry: int | None
+    path: str | None
+    version: str | None
+    last_updated: str | None
+    sha256: str
+    links: tuple[str, ...]       # raw references of the direct patient-link elements
+    indirect: tuple[str, ...]    # raw references of the indirect-link elements
+
+    def to_row(self) -> tuple:
+        return (self.seq, self.key, self.rtype, self.file, self.entry, self.path, self.version, self.last_updated,
+                self.sha256, _pack(self.links), _pack(self.indirect))
+
+    @classmethod
+    def from_row(cls, row: tuple) -> "Summary":
+        return cls(*row[:9], _unpack(row[9]), _unpack(row[10]))
+
+
+def _pack(references: tuple[str, ...]) -> bytes | None:
+    """References as one JSON array (None when there are none, the common case for ``indirect``).
+
+    >>> _unpack(_pack(("Patient/1", "Group/g"))), _unpack(_pack(()))
+    (('Patient/1', 'Group/g'), ())
+    """
+    return orjson.dumps(references) if references else None
+
+
+def _unpack(packed: bytes | None) -> tuple[str, ...]:
+    return tuple(orjson.loads(packed)) if packed else ()
+
+
+class KeySet:
+    """Read-only membership in the table's keys (resource keys and contained keys ``X/1#c``).
+
+    Stands in for ``set[str]`` in :class:`~interop.normalize.references.ReferenceResolver`; answers are
+    cached for the most recent :data:`KEY_LOOKUP_CACHE` keys.
+    """
+
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+        self._cached = lru_cache(maxsize=KEY_LOOKUP_CACHE)(self._lookup)
+
+    def _lookup(self, key: str) -> bool:
+        table = "contained" if "#" in key else "summary"
+        return self._db.execute(f"SELECT 1 FROM {table} WHERE key = ? LIMIT 1", (key,)).fetchone() is not None
+
+    def __contains__(self, key: str) -> bool:
+        return self._cached(key)
+
+
+class SummaryTable:
+    """The summaries of one ingest run (see the module docstring)."""
+
+    def __init__(self) -> None:
+        # "" = a private temporary on-disk database, deleted by SQLite when the connection closes
+        self._db = sqlite3.connect("", isolation_level=None)
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", f"cache_size = -{CACHE_KIB}",
+                       "temp_store = FILE"):
+            self._db.execute(f"PRAGMA {pragma}")
+        self._db.executescript(_SCHEMA)
+        self._db.execute("BEGIN")
+        self._rows: list[tuple] = []
+        self._contained: list[tuple] = []
+        self.count = 0
+        self.keys: KeySet | None = None
+
+    def add(self, summary: Summary) -> None:
+        self._rows.append(summary.to_row())
+        self.count += 1
+        if len(self._rows) >= INSERT_BATCH:
+            self._flush()
+
+    def add_contained(self, key: str) -> None:
+        self._contained.append((key,))
+
+    def _flush(self) -> None:
+        self._db.executemany(f"INSERT INTO summary ({_COLUMNS}) VALUES ({', '.join('?' * 11)})", self._rows)
+        self._db.executemany("INSERT INTO contained (key) VALUES (?)", self._contained)
+        self._rows.clear()
+        self._contained.clear()
+
+    def finish(self) -> None:
+        """End of reading: write what is buffered and index the keys (one sort, faster than a live index)."""
+        self._flush()
+        self._db.execute("COMMIT")
+        self._db.execute("CREATE INDEX summary_key ON summary (key)")
+        self._db.execute("CREATE INDEX contained_key ON contained (key)")
+        self.keys = KeySet(self._db)
+
+    def repeated_keys(self) -> Iterator[list[Summary]]:
+        """All copies of each key read more than once: keys in order of first reading, copies in reading order."""
+        rows = self._db.execute(
+            f"SELECT {', '.join('s.' + c.strip() for c in _COLUMNS.split(','))} FROM summary AS s "
+            "JOIN (SELECT key, MIN(seq) AS first FROM summary GROUP BY key HAVING COUNT(*) > 1) AS d "
+            "ON s.key = d.key ORDER BY d.first, s.seq")
+        for _key, copies in groupby(map(Summary.from_row, rows), key=lambda s: s.key):
+            yield list(copies)
+
+    def in_order(self) -> Iterator[Summary]:
+        """Every summary in reading order (streamed)."""
+        for row in self._db.execute(f"SELECT {_COLUMNS} FROM summary ORDER BY seq"):
+            yield Summary.from_row(row)
+
+    def keys_of_type(self, rtype: str) -> list[str]:
+        """The distinct keys of one resource type, sorted."""
+        return [key for (key,) in self._db.execute("SELECT DISTINCT key FROM summary WHERE rtype = ? ORDER BY key",
+                                                   (rtype,))]
+
+    def first_of(self, key: str) -> Summary | None:
+        """The first-read copy of ``key`` (the kept one when the key was read once)."""
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM summary WHERE key = ? ORDER BY seq LIMIT 1",
+                               (key,)).fetchone()
+        return Summary.from_row(row) if row else None
+
+    def close(self) -> None:
+        self._db.close()
