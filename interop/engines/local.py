@@ -1,5 +1,10 @@
 """The default engine: read and group on this machine, run the per-patient function in a process pool.
 
+Reading uses the pool too: NDJSON lines are parsed, checked and moved onto the site clock in the worker
+processes (:func:`interop.engines.reading.read_parallel`); this process decides and groups
+(:func:`interop.normalize.inputs.group_inputs`), so the :class:`Ingest` is the one
+:func:`interop.normalize.inputs.open_inputs` builds.
+
 Output order is input order whatever the number of workers (results are yielded in submission order), so a
 package is the same bytes for ``workers=1`` and ``workers=N``. At most ``window`` batches are in flight, so
 memory is bounded by the window, not by the number of patients (``ProcessPoolExecutor.map`` would submit
@@ -17,7 +22,8 @@ from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
-from interop.normalize.inputs import Ingest, open_inputs
+from interop.ingest.validate import Limits
+from interop.normalize.inputs import Ingest, group_inputs
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -89,11 +95,20 @@ class LocalEngine:
     batch: int = 8
     name: str = "local"
 
-    def open(self, paths: Iterable[Path], *, timezone: str, **options) -> Ingest:
-        """Read, decide and group the inputs (:func:`interop.normalize.inputs.open_inputs`)."""
-        return open_inputs(list(paths), timezone=timezone, **options)
+    @property
+    def processes(self) -> int:
+        """The number of worker processes: ``workers``, or every core when None."""
+        return self.workers if self.workers is not None else default_workers()
+
+    def open(self, paths: Iterable[Path], *, timezone: str, limits: Limits = Limits(), **options) -> Ingest:
+        """Read (NDJSON checked in the pool), decide and group the inputs: the result of
+        :func:`interop.normalize.inputs.open_inputs` with the same ``options`` (workdir, spill_after,
+        validate_models)."""
+        from interop.engines.reading import read_parallel  # not at the top: reading imports ordered_map from here
+
+        items = read_parallel(list(paths), timezone=timezone, limits=limits, workers=self.processes)
+        return group_inputs(items, timezone=timezone, **options)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """``fn`` over ``items`` in input order (see :func:`ordered_map`)."""
-        workers = self.workers if self.workers is not None else default_workers()
-        return ordered_map(fn, items, workers=workers, batch=self.batch)
+        return ordered_map(fn, items, workers=self.processes, batch=self.batch)
