@@ -90,7 +90,7 @@ def screen_population(work: Workload, root: Path, *, workers: int, engine: str) 
     statuses: dict[str, Counter] = {s: Counter() for s in studies}
     patients = 0
     with runner.open(list(work.inputs(root).values()), timezone=load_study(studies[0]).timezone) as ingest:
-        for _key, results in runner.map(ScreenPatient(studies), ingest.subjects()):
+        for _key, results in runner.map_records(ScreenPatient(studies), ingest):
             patients += 1
             for study, result in zip(studies, results):
                 statuses[study][result.status.value] += 1

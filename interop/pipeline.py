@@ -34,8 +34,9 @@ from cdisc.standards import load_ct, load_sdtmig
 from cdisc.xpt import write_xpt
 from interop import __version__
 from interop.assemble import Assembled, assemble
-from interop.engines import LocalEngine, open_engine
-from interop.normalize.pseudonym import compute_pseudonym, load_pseudonym_key
+from interop.engines import open_engine
+from interop.normalize.inputs import Ingest
+from interop.normalize.pseudonym import PseudonymKey, compute_pseudonym, load_pseudonym_key
 from interop.normalize.record import SubjectRecord
 from interop.package import atomic_folder, sha256_file, write_manifest
 from interop.reconcile import build_reconciliation, render_reconciliation
@@ -55,7 +56,7 @@ class ConvertOptions:
     study: str
     out: Path
     created: datetime | None = None        # XPT header / define.xml CreationDateTime; else from the data
-    workers: int = 1
+    workers: int | None = None              # worker processes; None: every core (same output for any number)
     validate: bool = False
     run_core: bool = True
     meddra: Path | None = None              # MedDRA ASCII distribution folder (licensed; the user's own)
@@ -106,38 +107,29 @@ class Gathered:
         self.outputs.append(output)
 
 
-def _run_one(args: tuple[SubjectRecord, str, str | None, str | None]) -> SubjectOutput:
-    record, study_key, fallback, meddra = args
-    return run_subject(record, study=load_study(study_key), subjid_fallback=fallback, meddra=meddra)
+@dataclass(frozen=True, slots=True)
+class ConvertSubject:
+    """``record -> SubjectOutput`` for one study: :func:`run_subject` as a picklable task for the engines.
 
-
-def subject_pseudonyms(key) -> Callable[[SubjectRecord], str | None]:
-    """SUBJID fallback for patients without an enrolment identifier: a keyed pseudonym, if a key is set."""
-    if key is None:
-        return lambda _record: None
-    return lambda record: compute_pseudonym(record.key, key)
-
-
-def map_subjects(records: Iterator[SubjectRecord], *, study: StudyDefinition, workers: int,
-                 on_subject: Callable[[], None] | None = None, pseudonym_key=None,
-                 meddra: Path | None = None, engine=None) -> Iterator[SubjectOutput]:
-    """Run :func:`run_subject` over the records, in input order (so output is the same for any ``workers``).
-
-    ``engine`` (:mod:`interop.engines`) runs the per-patient step; default: a streaming process pool of
-    ``workers`` processes (in this process when ``workers <= 1``).
+    The SUBJID fallback for patients without an enrolment identifier is a keyed pseudonym, if a key is set.
     """
-    fallback = subject_pseudonyms(pseudonym_key)
-    meddra_folder = str(meddra) if meddra else None
-    if engine is None and workers <= 1:
-        for record in records:
-            yield run_subject(record, study=study, subjid_fallback=fallback(record), meddra=meddra_folder)
-            if on_subject:
-                on_subject()
-        return
-    engine = engine or LocalEngine(workers=workers)
+
+    study_key: str
+    pseudonym_key: PseudonymKey | None = None
+    meddra: str | None = None
+
+    def __call__(self, record: SubjectRecord) -> SubjectOutput:
+        fallback = compute_pseudonym(record.key, self.pseudonym_key) if self.pseudonym_key is not None else None
+        return run_subject(record, study=load_study(self.study_key), subjid_fallback=fallback, meddra=self.meddra)
+
+
+def map_subjects(ingest: Ingest, *, study: StudyDefinition, engine, on_subject: Callable[[], None] | None = None,
+                 pseudonym_key: PseudonymKey | None = None, meddra: Path | None = None) -> Iterator[SubjectOutput]:
+    """Run :func:`run_subject` over every record of ``ingest`` on ``engine`` (:mod:`interop.engines`), in
+    patient-key order, so the output is the same for any engine and number of workers."""
     mappers(None)  # import (declare the issue codes of) every mapper here too: the notes look titles up
-    jobs = ((r, study.key, fallback(r), meddra_folder) for r in records)
-    for output in engine.map(_run_one, jobs):
+    task = ConvertSubject(study.key, pseudonym_key, str(meddra) if meddra else None)
+    for output in engine.map_records(task, ingest):
         yield output
         if on_subject:
             on_subject()
@@ -323,9 +315,8 @@ def convert(options: ConvertOptions, *, on_subject: Callable[[], None] | None = 
     engine = open_engine(options.engine, workers=options.workers) if options.engine == "local" \
         else open_engine(options.engine)
     with engine.open(list(options.inputs), timezone=study.timezone) as ingest:
-        for output in map_subjects(ingest.subjects(), study=study, workers=options.workers, on_subject=on_subject,
-                                   pseudonym_key=pseudonym_key, meddra=options.meddra,
-                                   engine=engine if options.engine != "local" or options.workers > 1 else None):
+        for output in map_subjects(ingest, study=study, engine=engine, on_subject=on_subject,
+                                   pseudonym_key=pseudonym_key, meddra=options.meddra):
             gathered.add(output)
         inventory = list(ingest.inventory)
         ingest_issues = list(ingest.issues)

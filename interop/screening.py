@@ -5,7 +5,7 @@ Usage (``interop screen`` is a thin layer over this)::
     report = run_screening([Path("export/")], studies=("len-cdm", "len-cle"), namer=pseudonym_namer(key))
     write_reports(report, Path("out/screening"))     # out/screening/<study>/screening.{json,csv,html}
 
-Patients are read with :func:`interop.normalize.inputs.open_inputs` (one record at a time) and screened with
+Patients are read and screened on the local engine (:mod:`interop.engines`; every core by default) with
 :func:`mappings.eligibility.screen_subject` for every study. Reports name patients by ``namer``: a keyed
 pseudonym by default, the hospital identifier (MRN) only when asked; never names or addresses. Only the
 per-patient results are kept (small), so memory grows with the number of patients, not the input size.
@@ -27,8 +27,9 @@ import orjson
 
 from cdisc.issues import Issue, worst
 from interop.normalize.pseudonym import PseudonymKey, compute_pseudonym
+from interop.engines.tasks import ScreenPatient
 from interop.normalize.record import SubjectRecord
-from mappings.eligibility import PatientStatus, ScreeningResult, load_criteria_set, screen_subject
+from mappings.eligibility import PatientStatus, ScreeningResult, load_criteria_set
 from mappings.study import load_study
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "screening.html"
@@ -66,9 +67,20 @@ class ScreeningReport:
         return worst(self.issues)
 
 
+@dataclass(frozen=True, slots=True)
+class PseudonymNamer:
+    """Name patients by the keyed pseudonym of their canonical key (the ingest engineer's scheme); picklable,
+    so the engines' workers can name the patients they screen."""
+
+    key: PseudonymKey
+
+    def __call__(self, record: SubjectRecord) -> str:
+        return compute_pseudonym(record.key, self.key)
+
+
 def pseudonym_namer(key: PseudonymKey) -> Namer:
-    """Name patients by the keyed pseudonym of their canonical key (the ingest engineer's scheme)."""
-    return lambda record: compute_pseudonym(record.key, key)
+    """The :class:`PseudonymNamer` of ``key``."""
+    return PseudonymNamer(key)
 
 
 def identifier_namer(record: SubjectRecord) -> str:
@@ -82,12 +94,17 @@ def identifier_namer(record: SubjectRecord) -> str:
 
 def screen_records(records: Iterable[SubjectRecord], *, studies: tuple[str, ...], namer: Namer,
                    as_of: date | None = None, on_patient: Callable[[], None] | None = None) -> ScreeningReport:
-    """Screen each record for each study (pure apart from the ``on_patient`` progress callback)."""
+    """Screen each record for each study in this process (pure apart from the ``on_patient`` progress callback)."""
+    task = ScreenPatient(studies, as_of, namer)
+    return collect_screening(map(task, records), studies=studies, as_of=as_of, on_patient=on_patient)
+
+
+def collect_screening(screened: Iterable[tuple[str, list[ScreeningResult]]], *, studies: tuple[str, ...],
+                      as_of: date | None, on_patient: Callable[[], None] | None = None) -> ScreeningReport:
+    """The report of ``(label, [result per study])`` pairs, in the order given."""
     report = ScreeningReport({s: StudyScreening(s) for s in studies}, as_of)
-    for record in records:
-        label = namer(record)
-        for study in studies:
-            result = screen_subject(record, study=study, as_of=as_of)
+    for label, results in screened:
+        for study, result in zip(studies, results, strict=True):
             report.studies[study].patients.append(PatientScreening(label, result))
             report.issues.extend(result.issues)
         if on_patient is not None:
@@ -96,13 +113,19 @@ def screen_records(records: Iterable[SubjectRecord], *, studies: tuple[str, ...]
 
 
 def run_screening(paths: Iterable[Path], *, studies: tuple[str, ...], namer: Namer, as_of: date | None = None,
-                  on_patient: Callable[[], None] | None = None) -> ScreeningReport:
-    """Read the inputs (bundle, folder, Bulk NDJSON) and screen every patient for every study in one pass."""
-    from interop.normalize.inputs import open_inputs
+                  on_patient: Callable[[], None] | None = None, workers: int | None = None) -> ScreeningReport:
+    """Read the inputs (bundle, folder, Bulk NDJSON) and screen every patient for every study in one pass.
 
+    Runs on the local engine (``workers`` processes, default every core; the same report for any number).
+    ``namer`` must be picklable when ``workers`` > 1 (:class:`PseudonymNamer`, :func:`identifier_namer`).
+    """
+    from interop.engines import LocalEngine
+
+    engine = LocalEngine(workers=workers)
     timezone = load_study(studies[0]).timezone
-    with open_inputs(list(paths), timezone=timezone) as ingest:
-        report = screen_records(ingest.subjects(), studies=studies, namer=namer, as_of=as_of, on_patient=on_patient)
+    with engine.open(list(paths), timezone=timezone) as ingest:
+        screened = engine.map_records(ScreenPatient(studies, as_of, namer), ingest)
+        report = collect_screening(screened, studies=studies, as_of=as_of, on_patient=on_patient)
         report.issues[:0] = ingest.issues
     return report
 

@@ -8,6 +8,7 @@ import pytest
 
 from interop.engines import LocalEngine, open_engine, ordered_map
 from interop.engines.tasks import ScreenPatient
+from interop.normalize.inputs import PartitionJob, open_inputs
 from interop.pipeline import ConvertOptions, convert
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fhir_samples"
@@ -58,6 +59,26 @@ def test_screening_in_a_pool_equals_screening_in_process():
     assert len(alone) == 28                      # fhir_samples/len-cdm: 28 screened patients
     assert [key for key, _ in alone] == sorted(key for key, _ in alone)
     assert pooled == alone
+
+
+def _screened(pairs) -> list:
+    return [(key, [(r.status, r.screening_date, r.verdicts(), r.issues) for r in results]) for key, results in pairs]
+
+
+def test_records_of_spilled_partitions_are_built_in_the_workers_with_the_same_results(tmp_path):
+    task = ScreenPatient(("len-cdm",))
+    inputs = [SAMPLES / "len-cdm" / "ndjson"]
+    with open_inputs(inputs, timezone="Asia/Shanghai") as ingest:
+        in_process = _screened(map(task, ingest.subjects()))
+    engine = LocalEngine(workers=2)
+    with engine.open(inputs, timezone="Asia/Shanghai", workdir=tmp_path, spill_after=300) as ingest:
+        jobs = list(ingest.record_jobs())
+        # 1,910 resources in partitions of about 300: every job names a partition file, none carries records
+        assert len(jobs) >= 6 and all(isinstance(job, PartitionJob) for job in jobs)
+        assert sum(len(job.records()) for job in jobs) == 28
+        pooled = _screened(engine.map_records(task, ingest))
+    assert len(in_process) == 28
+    assert pooled == in_process
 
 
 def package_files(folder: Path) -> dict[str, bytes]:

@@ -11,6 +11,7 @@ from interop import codes
 from interop.engines import LocalEngine
 from interop.engines.reading import read_parallel
 from interop.normalize.inputs import load_zone, open_inputs, read_on_site_clock
+from interop.normalize.prepared import PreparedItem, prepared_items
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fhir_samples"
 LEN_CDM_EXPORT = SAMPLES / "len-cdm" / "ndjson"     # a Bulk Data export folder with a manifest
@@ -18,16 +19,20 @@ ZONE = "Asia/Shanghai"
 
 
 def single_process(paths: list[Path]) -> list:
-    return list(read_on_site_clock(paths, zone=load_zone(ZONE)))
+    """The single-process reader's items, prepared as the grouping step prepares them."""
+    return list(prepared_items(read_on_site_clock(paths, zone=load_zone(ZONE))))
 
 
 def two_workers(paths: list[Path], batch_lines: int) -> list:
-    return list(read_parallel(paths, timezone=ZONE, workers=2, batch_lines=batch_lines))
+    """The pool's items (NDJSON prepared in the workers; others prepared here, as the grouping step would)."""
+    return list(prepared_items(read_parallel(paths, timezone=ZONE, workers=2, batch_lines=batch_lines)))
 
 
 def fields(pair) -> tuple:
     """Everything the grouping step reads from one item."""
     item, local_times = pair
+    if isinstance(item, PreparedItem):
+        return (*(getattr(item, name) for name in item.__slots__), local_times)
     return (item.data, item.file, item.entry, item.path, item.full_url, item.issues, item.is_resource,
             item.sha256, local_times)
 
@@ -81,12 +86,12 @@ def test_parallel_reading_of_a_mixed_folder_equals_single_process_reading(tmp_pa
     assert 0 < len(truncated) - 1 < 300 and codes_seen[-1][2] == [codes.FHIR018.code]
     assert truncated[-1] == truncated[-2] + 1          # FHIR018 on the line after the last one read
     assert alone[4][1] == ("effectiveDateTime",)       # the dateTime without offset, on the site clock
-    assert alone[4][0].data["effectiveDateTime"] == "2024-03-01T10:00:00"
+    assert orjson.loads(alone[4][0].encoded)["effectiveDateTime"] == "2024-03-01T10:00:00"
 
 
 def test_one_worker_reads_in_process(tmp_path):
     write_mixed_folder(tmp_path)
-    assert [fields(p) for p in read_parallel([tmp_path], timezone=ZONE, workers=1)] == \
+    assert [fields(p) for p in prepared_items(read_parallel([tmp_path], timezone=ZONE, workers=1))] == \
         [fields(p) for p in single_process([tmp_path])]
 
 

@@ -41,6 +41,17 @@ def test_reference_forms_are_rewritten_to_canonical_keys(tmp_path):
         assert [i.code for i in ingest.issues] == []
 
 
+def test_a_fullurl_alias_wins_over_the_relative_form_of_the_same_string(tmp_path):
+    # a (non-conformant) relative fullUrl "Patient/p9" on the entry whose id is p1: "Patient/p9" means Patient/p1
+    b = bundle(patient("p1"), observation("o1", "Patient/p9"), observation("o2", "Patient/p1/_history/4"),
+               full_urls=["Patient/p9", "urn:uuid:o1", "urn:uuid:o2"])
+    with ingest_of(tmp_path, b) as ingest:
+        [record] = list(ingest.subjects())
+        subjects = {r.key: r.data["subject"]["reference"] for r in record.of_type("Observation")}
+        assert subjects == {"Observation/o1": "Patient/p1", "Observation/o2": "Patient/p1"}
+        assert [i.code for i in ingest.issues] == []
+
+
 def test_duplicates_kept_once_and_older_version_superseded(tmp_path):
     v1 = observation("o1", "Patient/p1", meta={"versionId": "1"}, valueString="old")
     v2 = observation("o1", "Patient/p1", meta={"versionId": "2"}, valueString="new")

@@ -33,6 +33,9 @@ class FailOn(str, Enum):
     never = "never"
 
 
+WORKERS_HELP = "Worker processes (default: every core; the output is the same bytes for any number)."
+
+
 def exit_code(worst: Severity | None, fail_on: FailOn) -> int:
     """0 clean, 1 findings at or above the threshold."""
     if fail_on is FailOn.never or worst is None:
@@ -72,8 +75,7 @@ def convert_command(
     validate: Annotated[bool, typer.Option("--validate/--no-validate",
                                            help="Run CDISC CORE and our conformance checks into validation/.")] = False,
     core: Annotated[bool, typer.Option("--core/--no-core", help="With --validate: also run CDISC CORE.")] = True,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes for per-patient mapping "
-                                                                  "(same output bytes for any number).")] = 1,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help=WORKERS_HELP)] = None,
     engine: Annotated[Optional[Engine], typer.Option("--engine", help="local (process pool) or spark (pyspark extra; master "
                                                             "from $SPARK_MASTER).")] = None,
     created: Annotated[Optional[datetime], typer.Option(

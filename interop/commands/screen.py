@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from cdisc.issues import ConversionError, Severity
-from interop.commands.convert import FailOn, OutputFormat, exit_code
+from interop.commands.convert import WORKERS_HELP, FailOn, OutputFormat, exit_code
 from mappings.study import STUDY_KEYS
 
 
@@ -51,6 +51,7 @@ def screen_command(
         help="Screening date for patients without Consent or screening visit (YYYY-MM-DD).")] = None,
     output_format: Annotated[OutputFormat, typer.Option("--format", help="human or json.")] = OutputFormat.human,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on issues at or above this severity.")] = FailOn.error,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help=WORKERS_HELP)] = None,
 ) -> None:
     """Screen every patient of the inputs against the trials' criteria; write per-trial reports.
 
@@ -71,7 +72,8 @@ def screen_command(
                       transient=True) as progress:
             task = progress.add_task("screening patients", total=None)
             report = run_screening(inputs, studies=tuple(dict.fromkeys(study)), namer=namer,
-                                   as_of=as_of.date() if as_of else None, on_patient=lambda: progress.advance(task))
+                                   as_of=as_of.date() if as_of else None, on_patient=lambda: progress.advance(task),
+                                   workers=workers)
         written = write_reports(report, out)
     except ConversionError as err:
         console.print(f"[red]error[/red] {err.issue.code}: {err.issue.message} {err.issue.where}")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from interop.ingest.validate import Limits
+from interop.normalize.record import SubjectRecord
 from interop.normalize.inputs import Ingest, group_inputs
 
 T = TypeVar("T")
@@ -106,9 +107,22 @@ class LocalEngine:
         validate_models)."""
         from interop.engines.reading import read_parallel  # not at the top: reading imports ordered_map from here
 
-        items = read_parallel(list(paths), timezone=timezone, limits=limits, workers=self.processes)
+        items = read_parallel(list(paths), timezone=timezone, limits=limits, workers=self.processes,
+                              validate_models=options.get("validate_models", False))
         return group_inputs(items, timezone=timezone, **options)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """``fn`` over ``items`` in input order (see :func:`ordered_map`)."""
         return ordered_map(fn, items, workers=self.processes, batch=self.batch)
+
+    def map_records(self, fn: Callable[[SubjectRecord], R], ingest: Ingest) -> Iterator[R]:
+        """``fn`` over every record of ``ingest``, in patient-key order (the order of ``ingest.subjects()``).
+
+        Records are built in the workers: a spilled partition goes to a worker as its file name, so this
+        process neither parses it nor pickles records (:meth:`Ingest.record_jobs`).
+        """
+        from interop.engines.tasks import RunOnRecords
+
+        for results in ordered_map(RunOnRecords(fn), ingest.record_jobs(self.batch), workers=self.processes,
+                                   batch=1):
+            yield from results

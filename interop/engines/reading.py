@@ -31,6 +31,7 @@ from interop.ingest.readers import ReadItem, ReadOptions, base_suffix, discover_
 from interop.ingest.validate import Limits
 from interop.normalize.dates import convert_to_site_clock
 from interop.normalize.inputs import LocalTimes, load_zone, read_on_site_clock
+from interop.normalize.prepared import PreparedItem, prepared_items
 
 DEFAULT_BATCH_LINES = 2000
 # what reading a (possibly gzipped) file can raise, as interop.ingest.readers catches it
@@ -135,23 +136,34 @@ def reading_tasks(files: Iterable[Path], batch_lines: int) -> Iterator[LineBatch
         yield from ndjson_batches(path, handle, batch_lines)
 
 
-def check_task(task: LineBatch | Path, *, timezone: str,
-               limits: Limits) -> list[tuple[ReadItem, LocalTimes]] | Path:
-    """Worker side: the checked items of a :class:`LineBatch`; a file for the main process is passed back as is
-    (so it comes out of the pool in its place in the input order)."""
+def prepared_ndjson_partition(lines: Iterable[tuple[bytes, int]], *, file: str, timezone: str, limits: Limits,
+                              validate_models: bool = False) -> Iterator[tuple[ReadItem | PreparedItem, LocalTimes]]:
+    """:func:`read_ndjson_partition` with every readable item prepared
+    (:func:`interop.normalize.prepared.prepare`: summarised, references put in canonical form, encoded), so the
+    process that groups them gets small summaries and bytes."""
+    items = read_ndjson_partition(lines, file=file, timezone=timezone, limits=limits)
+    return prepared_items(items, validate_models=validate_models)
+
+
+def check_task(task: LineBatch | Path, *, timezone: str, limits: Limits,
+               validate_models: bool = False) -> list[tuple[ReadItem | PreparedItem, LocalTimes]] | Path:
+    """Worker side: the checked and prepared items of a :class:`LineBatch`; a file for the main process is
+    passed back as is (so it comes out of the pool in its place in the input order)."""
     if not isinstance(task, LineBatch):
         return task
-    items = list(read_ndjson_partition(zip(task.lines, count(task.first_index)), file=task.file,
-                                       timezone=timezone, limits=limits))
+    items = list(prepared_ndjson_partition(zip(task.lines, count(task.first_index)), file=task.file,
+                                           timezone=timezone, limits=limits, validate_models=validate_models))
     if task.failure is not None:
         items.append((task.failure, ()))
     return items
 
 
 def read_parallel(paths: Iterable[Path], *, timezone: str, limits: Limits = Limits(), workers: int,
-                  batch_lines: int = DEFAULT_BATCH_LINES) -> Iterator[tuple[ReadItem, LocalTimes]]:
+                  batch_lines: int = DEFAULT_BATCH_LINES, validate_models: bool = False
+                  ) -> Iterator[tuple[ReadItem | PreparedItem, LocalTimes]]:
     """The items of :func:`interop.normalize.inputs.read_on_site_clock` (same items, same order), with NDJSON
-    lines checked in ``workers`` processes.
+    lines checked and prepared in ``workers`` processes (items read here come unprepared;
+    :func:`interop.normalize.inputs.group_inputs` prepares them).
 
     Parameters
     ----------
@@ -165,6 +177,8 @@ def read_parallel(paths: Iterable[Path], *, timezone: str, limits: Limits = Limi
         Processes; ``<= 1`` reads everything in this process.
     batch_lines
         NDJSON lines per worker task (memory in flight is a window of ``4 * workers`` such batches).
+    validate_models
+        Also check each resource against its ``fhir.resources.R4B`` model (FHIR022), in the workers.
     """
     zone = load_zone(timezone)
     if workers <= 1:
@@ -172,7 +186,7 @@ def read_parallel(paths: Iterable[Path], *, timezone: str, limits: Limits = Limi
         return
     files, problem_items = discover(paths)
     yield from problem_items
-    check = partial(check_task, timezone=timezone, limits=limits)
+    check = partial(check_task, timezone=timezone, limits=limits, validate_models=validate_models)
     for result in ordered_map(check, reading_tasks(files, batch_lines), workers=workers, batch=1):
         if isinstance(result, Path):
             yield from read_on_site_clock([result], zone=zone, limits=limits)

@@ -3,13 +3,13 @@
 What runs where:
 
 1. **Read** (executors): every NDJSON file is read by Spark (``SparkContext.textFile``, split across tasks),
-   each line parsed with orjson, checked and repaired, and moved onto the site clock by exactly the code of
-   the local engine's workers (:func:`interop.engines.reading.read_ndjson_partition`); line numbers come from
-   ``zipWithIndex``. Other files (JSON Bundles, XML) are read on the driver. The items stream back in input
+   each line parsed with orjson, checked and repaired, moved onto the site clock, summarised and encoded
+   (:mod:`interop.normalize.prepared`) by exactly the code of the local engine's workers
+   (:func:`interop.engines.reading.prepared_ndjson_partition`); line numbers come from ``zipWithIndex``. Other files (JSON Bundles, XML) are read on the driver. The items stream back in input
    order (``toLocalIterator``).
 2. **Decide and group** (driver): :func:`interop.normalize.inputs.group_inputs`, the very code of the local
-   engine, so duplicates, owners, references and issues are the same. The driver keeps one small summary per
-   resource (as the local engine does) and spills resources to its work folder.
+   engine, so duplicates, owners, references and issues are the same. The driver keeps the summaries in
+   temporary SQLite (as the local engine does) and spills resources to its work folder.
 3. **Map** (executors): patients go to Spark in batches; each task runs the per-patient function
    (``run_subject``, ``screen_subject``); results come back in patient-key order.
 
@@ -32,10 +32,11 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from interop.engines.reading import discover, read_ndjson_partition
+from interop.engines.reading import discover, prepared_ndjson_partition
 from interop.ingest.readers import ReadItem, base_suffix
 from interop.ingest.validate import Limits
 from interop.normalize.inputs import Ingest, LocalTimes, group_inputs, load_zone, read_on_site_clock
+from interop.normalize.prepared import PreparedItem
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -83,9 +84,9 @@ class SparkEngine:
             self._session.stop()
             self._session = None
 
-    def read(self, paths: Iterable[Path], *, timezone: str, limits: Limits = Limits()
-             ) -> Iterator[tuple[ReadItem, LocalTimes]]:
-        """Step 1: the items of every input in input order; NDJSON read by the executors."""
+    def read(self, paths: Iterable[Path], *, timezone: str, limits: Limits = Limits(), validate_models: bool = False
+             ) -> Iterator[tuple[ReadItem | PreparedItem, LocalTimes]]:
+        """Step 1: the items of every input in input order; NDJSON read and prepared by the executors."""
         context = self.session().sparkContext
         zone = load_zone(timezone)
         files, problem_items = discover(paths)
@@ -95,13 +96,18 @@ class SparkEngine:
                 yield from read_on_site_clock([path], zone=zone, limits=limits)
                 continue
             lines = context.textFile(path.resolve().as_uri(), use_unicode=False).zipWithIndex()
-            items = lines.mapPartitions(partial(read_ndjson_partition, file=str(path), timezone=timezone,
-                                                limits=limits))
+            items = lines.mapPartitions(partial(prepared_ndjson_partition, file=str(path), timezone=timezone,
+                                                limits=limits, validate_models=validate_models))
             yield from items.toLocalIterator()
 
     def open(self, paths: Iterable[Path], *, timezone: str, limits: Limits = Limits(), **options) -> Ingest:
         """Steps 1 and 2: read on Spark, decide and group on the driver (same code as the local engine)."""
-        return group_inputs(self.read(paths, timezone=timezone, limits=limits), timezone=timezone, **options)
+        items = self.read(paths, timezone=timezone, limits=limits, validate_models=options.get("validate_models", False))
+        return group_inputs(items, timezone=timezone, **options)
+
+    def map_records(self, fn: Callable[[object], R], ingest: Ingest) -> Iterator[R]:
+        """``fn`` over every record of ``ingest`` in patient-key order; records are built on the driver."""
+        return self.map(fn, ingest.subjects())
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """Step 3: ``fn`` over ``items`` on the executors, ``batch`` items per job, results in input order."""

@@ -54,9 +54,9 @@ from interop.ingest.validate import Limits
 from interop.normalize.dates import convert_to_site_clock, to_instant
 from interop.normalize.inventory import Inventory, InventoryEntry
 from interop.normalize.record import Resource, SourceRef, SubjectRecord
+from interop.normalize.prepared import INDIRECT_LINKS, PATIENT_LINKS, prepared_items, settle_references
 from interop.normalize.summaries import Summary, SummaryTable
-from interop.normalize.references import (ReferenceResolver, content_hash, full_url_base, resource_key,
-                                          rewrite_references)
+from interop.normalize.references import ReferenceResolver, full_url_base
 
 # Reference data used by many patients: never owned, reachable from every record's index.
 SHARED_TYPES = frozenset({
@@ -65,58 +65,40 @@ SHARED_TYPES = frozenset({
     "CodeSystem", "ConceptMap", "StructureDefinition", "PlanDefinition", "ActivityDefinition", "Library",
     "MedicationKnowledge", "SearchParameter", "OperationDefinition", "CapabilityStatement", "NamingSystem",
 })
-# elements that tie a resource directly to a patient, in order of preference
-PATIENT_LINKS = ("patient", "subject", "beneficiary", "individual", "for")
-# elements through which a resource belongs to the owner of another resource
-INDIRECT_LINKS = ("encounter", "context", "basedOn", "partOf", "request", "target", "focus")
 
 DEFAULT_SPILL_AFTER = 50_000
 
 
 class _SpillList:
-    """An append-only sequence kept in memory up to ``limit`` items, then appended to a file."""
+    """Encoded resources (``bytes``, one per line) kept in memory up to ``limit``, then appended to a file."""
 
     def __init__(self, limit: int, folder_factory):
         self.limit = limit
         self.folder_factory = folder_factory
-        self.memory: list = []
+        self.memory: list[bytes] = []
         self.handle = None
         self.path: Path | None = None
 
-    def append(self, item) -> None:
+    def append(self, encoded: bytes) -> None:
         if self.handle is None and len(self.memory) < self.limit:
-            self.memory.append(item)
+            self.memory.append(encoded)
             return
         if self.handle is None:
             self.path = self.folder_factory() / "read.ndjson"
             self.handle = open(self.path, "wb")
-        self.handle.write(orjson.dumps(item) + b"\n")
+        self.handle.write(encoded + b"\n")
 
     @property
     def spilled(self) -> bool:
         return self.handle is not None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         yield from self.memory
         if self.handle is not None:
             self.handle.flush()
             with open(self.path, "rb") as handle:
                 for line in handle:
-                    yield orjson.loads(line)
-
-
-def _links(data: dict, names: tuple[str, ...]) -> tuple[str, ...]:
-    out = []
-    for name in names:
-        value = data.get(name)
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, dict) and isinstance(item.get("reference"), str):
-                out.append(item["reference"])
-    return tuple(out)
-
-
-def _contained_ids(data: dict) -> list[str]:
-    return [c["id"] for c in data.get("contained") or [] if isinstance(c, dict) and isinstance(c.get("id"), str)]
+                    yield line[:-1]
 
 
 def _version_rank(summary: Summary) -> tuple:
@@ -154,24 +136,65 @@ class Ingest:
     _partitions: list = field(default_factory=list)   # list of list[Resource] or Path
     _workdir: Path | None = None
     _own_workdir: bool = False
-    _contained: dict[str, Resource] = field(default_factory=dict)  # contained of shared resources
-    _shared_refs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # shared key -> its references
 
     def subjects(self) -> Iterator[SubjectRecord]:
         """Yield one :class:`SubjectRecord` per Patient, sorted by patient key (re-iterable)."""
-        for partition in self._partitions:
-            if isinstance(partition, list):
-                resources = partition
-            else:
-                with _gc_paused():
-                    resources = list(_load_partition(partition))
-            by_patient: dict[str, list[tuple[str, Resource]]] = defaultdict(list)
-            for owner, resource in resources:
-                by_patient[owner].append(resource)
-            for patient_key in sorted(by_patient):
-                yield self._build_record(patient_key, by_patient[patient_key])
+        for job in self.record_jobs():
+            yield from job.records()
 
-    def _build_record(self, patient_key: str, resources: list[Resource]) -> SubjectRecord:
+    def record_jobs(self, batch: int = 8) -> Iterator["RecordJob"]:
+        """The records as picklable jobs, in patient-key order, for an engine to build and use where it runs them.
+
+        A spilled partition is one job that names its file: the worker reads it and builds the records, so the
+        main process neither parses it nor pickles records. Partitions held in memory (small inputs) are built
+        here and handed out ``batch`` records per job.
+        """
+        builder = RecordBuilder(self.shared)
+        for partition in self._partitions:
+            if isinstance(partition, Path):
+                yield PartitionJob(partition, builder)
+            else:
+                records = builder.build_all(partition)
+                for start in range(0, len(records), batch):
+                    yield BuiltRecords(records[start:start + batch])
+
+    def close(self) -> None:
+        """Remove the spill files (and the work folder if this run created it)."""
+        if self._workdir is None:
+            return
+        if self._own_workdir:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+        else:
+            for partition in self._partitions:
+                if isinstance(partition, Path):
+                    partition.unlink(missing_ok=True)
+            (self._workdir / "read.ndjson").unlink(missing_ok=True)
+
+    def __enter__(self) -> "Ingest":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@dataclass(slots=True)
+class RecordBuilder:
+    """Builds :class:`SubjectRecord` objects from a patient's resources and the run's shared resources.
+
+    Picklable: an engine sends it with a :class:`PartitionJob` so records are built in the worker.
+    """
+
+    shared: dict[str, Resource]
+    _shared_refs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # shared key -> its references
+
+    def build_all(self, owned: Iterable[tuple[str, Resource]]) -> list[SubjectRecord]:
+        """The records of ``(owner, resource)`` pairs, sorted by patient key."""
+        by_patient: dict[str, list[Resource]] = defaultdict(list)
+        for owner, resource in owned:
+            by_patient[owner].append(resource)
+        return [self.build(patient_key, by_patient[patient_key]) for patient_key in sorted(by_patient)]
+
+    def build(self, patient_key: str, resources: list[Resource]) -> SubjectRecord:
         resources.sort(key=lambda r: (r.key, r.source.file, r.source.entry or 0))
         patient = next(r for r in resources if r.key == patient_key)
         record = SubjectRecord(patient=patient)
@@ -194,7 +217,7 @@ class Ingest:
         return record
 
     def _references_of(self, resource: Resource) -> Iterable[str]:
-        """The references inside a resource; those of a shared resource are walked once per run, not per record."""
+        """The references inside a resource; those of a shared resource are walked once, not per record."""
         if self.shared.get(resource.key) is not resource:
             return references_in(resource.data)
         refs = self._shared_refs.get(resource.key)
@@ -202,23 +225,30 @@ class Ingest:
             refs = self._shared_refs[resource.key] = tuple(references_in(resource.data))
         return refs
 
-    def close(self) -> None:
-        """Remove the spill files (and the work folder if this run created it)."""
-        if self._workdir is None:
-            return
-        if self._own_workdir:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-        else:
-            for partition in self._partitions:
-                if isinstance(partition, Path):
-                    partition.unlink(missing_ok=True)
-            (self._workdir / "read.ndjson").unlink(missing_ok=True)
 
-    def __enter__(self) -> "Ingest":
-        return self
+@dataclass(frozen=True, slots=True)
+class PartitionJob:
+    """The records of one spilled partition, built when :meth:`records` runs (in a worker, typically)."""
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    path: Path
+    builder: RecordBuilder
+
+    def records(self) -> list[SubjectRecord]:
+        with _gc_paused():
+            return self.builder.build_all(_load_partition(self.path))
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltRecords:
+    """Records already built (from a partition held in memory)."""
+
+    built: list[SubjectRecord]
+
+    def records(self) -> list[SubjectRecord]:
+        return self.built
+
+
+RecordJob = PartitionJob | BuiltRecords
 
 
 def _index(index: dict[str, Resource], resource: Resource) -> None:
@@ -370,28 +400,26 @@ def _group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str
     table = SummaryTable()
     resolver = ReferenceResolver()
     try:
-        for item, pending_local in items:
+        for item, pending_local in prepared_items(items, validate_models=validate_models):
             issues.extend(item.issues)
-            if item.data is None:
+            if isinstance(item, ReadItem):   # unreadable (or not a resource: a problem listing the inputs)
                 if item.is_resource:
                     inventory.add(InventoryEntry(key=None, type=None, file=item.file, entry=item.entry,
                                                  path=item.path, patient=None, status="unreadable",
                                                  reason=item.issues[0].message if item.issues else "unreadable"))
                 continue
-            summary = _summarise(item, table.count, issues)
+            summary = Summary.of(table.count, item)
             if pending_local:
                 local_times.setdefault(item.file, [0, summary.key, _join_path(item.path, pending_local[0])])
                 local_times[item.file][0] += len(pending_local)
-            if validate_models:
-                issues.extend(_model_issues(item, summary.key))
             table.add(summary)
-            store.append([summary.seq, item.data])
+            store.append(item.encoded)
             if item.full_url:
                 resolver.aliases.setdefault(item.full_url, summary.key)
                 base = full_url_base(item.full_url)
                 if base:
                     resolver.bases.add(base)
-            for cid in _contained_ids(item.data):
+            for cid in item.contained_ids:
                 table.add_contained(f"{summary.key}#{cid}")
         table.finish()
         resolver.keys = table.keys
@@ -433,12 +461,13 @@ def _write_partitions(store: "_SpillList", table: SummaryTable, owners: "_Owners
     orphans: dict[str, Resource] = {}
     dropped_by_seq = {s.seq: (status, reason) for s, status, reason, _ in dropped}
     try:
-        for (seq, data), summary in zip(store, table.in_order(), strict=True):
-            if seq in dropped_by_seq:
-                status, reason = dropped_by_seq[seq]
+        for encoded, summary in zip(store, table.in_order(), strict=True):
+            if summary.seq in dropped_by_seq:
+                status, reason = dropped_by_seq[summary.seq]
                 inventory.add(_entry(summary, owners.owner_of_key(summary.key), status, reason))
                 continue
-            for path, ref in rewrite_references(data, resolver, summary.key):
+            encoded, unresolved = settle_references(summary.references, summary.key, encoded, resolver)
+            for path, ref in unresolved:
                 issues.append(issue(codes.FHIR011, f"reference {ref[:120]!r} does not resolve",
                                     Location(file=summary.file, entry=summary.entry, resource=summary.key,
                                              element=_join_path(summary.path, path))))
@@ -448,52 +477,26 @@ def _write_partitions(store: "_SpillList", table: SummaryTable, owners: "_Owners
             if owner is not None:
                 inventory.add(_entry(summary, owner, "kept", None))
                 part = partition_of[owner]
-                if spill:
-                    handles[part].write(orjson.dumps([owner, list(_source_tuple(source)), data]) + b"\n")
+                if spill:   # the line [owner, source, resource], composed without decoding the resource
+                    handles[part].write(b"[" + orjson.dumps(owner) + b"," + orjson.dumps(_source_tuple(source))
+                                        + b"," + encoded + b"]\n")
                 else:
-                    partitions[part].append((owner, Resource(data, source)))
+                    partitions[part].append((owner, Resource(orjson.loads(encoded), source)))
             elif summary.rtype in SHARED_TYPES:
                 inventory.add(_entry(summary, None, "shared", None))
-                shared[summary.key] = Resource(data, source)
+                shared[summary.key] = Resource(orjson.loads(encoded), source)
             else:
                 reason = _orphan_reason(summary, resolver)
                 inventory.add(_entry(summary, None, "orphan", reason))
                 issues.append(issue(codes.FHIR015, f"{summary.key} {reason}",
                                     Location(file=summary.file, entry=summary.entry, resource=summary.key)))
-                orphans[summary.key] = Resource(data, source)
+                orphans[summary.key] = Resource(orjson.loads(encoded), source)
     finally:
         for handle in handles:
             handle.close()
     return Ingest(issues=issues, inventory=inventory, shared=shared, orphans=orphans,
                   patient_keys=owners.patient_keys, _partitions=partitions,
                   _workdir=state["workdir"] if state["own"] or spill else None, _own_workdir=state["own"])
-
-
-def _summarise(item: ReadItem, seq: int, issues: list[Issue]) -> Summary:
-    key, from_id = resource_key(item.data, item.full_url)
-    if not from_id:
-        issues.append(issue(codes.FHIR019, f"{item.data['resourceType']} without a usable id keyed as {key}",
-                            Location(file=item.file, entry=item.entry, resource=key, element=item.path)))
-    meta = item.data.get("meta") if isinstance(item.data.get("meta"), dict) else {}
-    return Summary(seq=seq, key=key, rtype=item.data["resourceType"], file=item.file, entry=item.entry,
-                   path=item.path, version=meta.get("versionId"), last_updated=meta.get("lastUpdated"),
-                   sha256=item.sha256 or content_hash(item.data), links=_links(item.data, PATIENT_LINKS),
-                   indirect=_links(item.data, INDIRECT_LINKS))
-
-
-def _model_issues(item: ReadItem, key: str) -> list[Issue]:
-    """FHIR022: the R4B model's verdict on the resource (after repair; times are local by then)."""
-    from fhir.resources.R4B import get_fhir_model_class
-    from pydantic import ValidationError
-
-    try:
-        get_fhir_model_class(item.data["resourceType"]).model_validate(item.data)
-    except ValidationError as exc:
-        errors = exc.errors()
-        first = ".".join(str(p) for p in errors[0]["loc"]) if errors else None
-        return [issue(codes.FHIR022, f"{len(errors)} model validation error(s); first: {errors[0]['type']}",
-                      Location(file=item.file, entry=item.entry, resource=key, element=first))]
-    return []
 
 
 def _choose_copies(repeated: Iterable[list[Summary]]):

@@ -70,17 +70,13 @@ class ReferenceResolver:
         [('Patient/p1', True), ('Patient/p1', True), ('Patient/p1', True), ('MedicationRequest/m1#med', True), ('Patient/zz', False)]
         """
         if reference.startswith("#"):
-            if container is None:
-                return reference, False
-            target = container.split("#", 1)[0]
-            key = target if reference == "#" else f"{target}{reference}"
-            return key, key in self.keys
+            key = canonical_form(reference, container)
+            return (key, key in self.keys) if key is not None else (reference, False)
         alias = self.aliases.get(reference)
         if alias is not None:
             return alias, True
-        m = _RELATIVE.match(reference)
-        if m:
-            key = f"{m.group('type')}/{m.group('id')}"
+        key = canonical_form(reference, container)
+        if key is not None:
             return key, key in self.keys
         m = _ABSOLUTE.match(reference)
         if m and m.group("base") in self.bases:
@@ -89,48 +85,21 @@ class ReferenceResolver:
         return reference, False
 
 
-def rewrite_references(data, resolver: ReferenceResolver, container: str,
-                       path: str = "") -> list[tuple[str, str]]:
-    """Rewrite every ``reference`` string inside ``data`` (in place) to its canonical key.
+def canonical_form(reference: str, container: str | None) -> str | None:
+    """The canonical key of a reference whose form alone decides it, else None.
 
-    Contained resources resolve ``#id`` against the same container. Returns the (element path,
-    reference) pairs that do not resolve to any input resource.
+    Decided by form: ``#id`` and ``#`` (against ``container``, the key of the resource holding the reference)
+    and relative ``Type/id[/_history/v]``. Not decided by form: ``urn:uuid:`` and absolute URLs (they need the
+    inputs' fullUrls and bases); a relative form can also be overridden by an identical fullUrl alias, which
+    :meth:`ReferenceResolver.resolve` checks first.
+
+    >>> [canonical_form(r, "Observation/o1") for r in ("#c1", "#", "Patient/p1/_history/3", "urn:uuid:x")]
+    ['Observation/o1#c1', 'Observation/o1', 'Patient/p1', None]
     """
-    unresolved: list[tuple[str, str]] = []
-    # element paths are built only for unresolved references: each stack entry carries its parent's
-    # entry and its own name (in an object) or index (in an array)
-    stack = [(data, None, None, None)]
-    pop = stack.pop
-    push = stack.append
-    while stack:
-        entry = pop()
-        value = entry[0]
-        if isinstance(value, dict):
-            ref = value.get("reference")
-            if isinstance(ref, str):
-                canonical, found = resolver.resolve(ref, container)
-                value["reference"] = canonical
-                if not found:
-                    where = _element_path(entry, path)
-                    unresolved.append((f"{where}.reference" if where else "reference", ref))
-            for name, child in value.items():
-                if isinstance(child, (dict, list)):
-                    push((child, entry, name, None))
-        elif isinstance(value, list):
-            for i, child in enumerate(value):
-                if isinstance(child, (dict, list)):
-                    push((child, entry, None, i))
-    unresolved.sort()
-    return unresolved
-
-
-def _element_path(entry: tuple, root: str) -> str:
-    """The element path of a :func:`rewrite_references` stack entry (``contained[0].subject``)."""
-    steps = []
-    while entry[1] is not None:
-        steps.append(entry)
-        entry = entry[1]
-    where = root
-    for _, _, name, index in reversed(steps):
-        where = (f"{where}.{name}" if where else name) if index is None else f"{where}[{index}]"
-    return where
+    if reference.startswith("#"):
+        if container is None:
+            return None
+        target = container.split("#", 1)[0]
+        return target if reference == "#" else f"{target}{reference}"
+    m = _RELATIVE.match(reference)
+    return f"{m.group('type')}/{m.group('id')}" if m else None

@@ -33,7 +33,7 @@ CACHE_KIB = 64 * 1024          # SQLite page cache per table; beyond it, pages g
 INSERT_BATCH = 10_000          # rows buffered in Python before one executemany
 KEY_LOOKUP_CACHE = 1 << 16     # recent key-membership answers kept (references repeat within a patient)
 
-_COLUMNS = "seq, key, rtype, file, entry, path, version, last_updated, sha256, links, indirect"
+_COLUMNS = "seq, key, rtype, file, entry, path, version, last_updated, sha256, links, indirect, refs"
 _SCHEMA = f"""
 CREATE TABLE summary ({_COLUMNS.replace("seq", "seq INTEGER PRIMARY KEY")});
 CREATE TABLE contained (key TEXT NOT NULL);
@@ -55,18 +55,26 @@ class Summary:
     sha256: str
     links: tuple[str, ...]       # raw references of the direct patient-link elements
     indirect: tuple[str, ...]    # raw references of the indirect-link elements
+    references: tuple = ()       # ReferenceNote of every reference (interop.normalize.prepared)
+
+    @classmethod
+    def of(cls, seq: int, prepared) -> "Summary":
+        """The summary of a :class:`~interop.normalize.prepared.PreparedItem`, ``seq``-th in reading order."""
+        return cls(seq, prepared.key, prepared.rtype, prepared.file, prepared.entry, prepared.path, prepared.version,
+                   prepared.last_updated, prepared.sha256, prepared.links, prepared.indirect, prepared.references)
 
     def to_row(self) -> tuple:
         return (self.seq, self.key, self.rtype, self.file, self.entry, self.path, self.version, self.last_updated,
-                self.sha256, _pack(self.links), _pack(self.indirect))
+                self.sha256, _pack(self.links), _pack(self.indirect), _pack(self.references))
 
     @classmethod
     def from_row(cls, row: tuple) -> "Summary":
-        return cls(*row[:9], _unpack(row[9]), _unpack(row[10]))
+        return cls(*row[:9], _unpack(row[9]), _unpack(row[10]), _unpack(row[11]))
 
 
-def _pack(references: tuple[str, ...]) -> bytes | None:
+def _pack(references: tuple) -> bytes | None:
     """References as one JSON array (None when there are none, the common case for ``indirect``).
+    Nested tuples come back as lists.
 
     >>> _unpack(_pack(("Patient/1", "Group/g"))), _unpack(_pack(()))
     (('Patient/1', 'Group/g'), ())
@@ -123,7 +131,7 @@ class SummaryTable:
         self._contained.append((key,))
 
     def _flush(self) -> None:
-        self._db.executemany(f"INSERT INTO summary ({_COLUMNS}) VALUES ({', '.join('?' * 11)})", self._rows)
+        self._db.executemany(f"INSERT INTO summary ({_COLUMNS}) VALUES ({', '.join('?' * 12)})", self._rows)
         self._db.executemany("INSERT INTO contained (key) VALUES (?)", self._contained)
         self._rows.clear()
         self._contained.clear()
