@@ -70,10 +70,29 @@ class SubjectRecord:
     # every resource of the input this record can resolve references to (own + shared, e.g.
     # Medication, Practitioner, Questionnaire, ResearchStudy), by canonical key
     index: dict[str, Resource] = field(default_factory=dict)
+    # (resource type, element) -> {(system, code): positions in of_type(type)}; built on first use
+    _code_index: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> str:
         return self.patient.key
+
+    def codes_of(self, resource_type: str, element: str = "code") -> dict[tuple[str | None, str | None], list[int]]:
+        """Every (system, code) coding ``element`` of the record's resources of one type, with the positions (in
+        :meth:`of_type`) of the resources carrying it. Built once per record and element: rules that test
+        many value sets against the same resources look each distinct code up once, not each resource.
+        """
+        cache_key = (resource_type, element)
+        found = self._code_index.get(cache_key)
+        if found is None:
+            found = {}
+            for position, resource in enumerate(self.of_type(resource_type)):
+                for system, code, _ in codings(resource.data.get(element)):
+                    positions = found.setdefault((system, code), [])
+                    if not positions or positions[-1] != position:
+                        positions.append(position)
+            self._code_index[cache_key] = found
+        return found
 
     def of_type(self, resource_type: str) -> list[Resource]:
         return self.resources.get(resource_type, [])

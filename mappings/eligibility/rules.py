@@ -73,8 +73,8 @@ def _observation_date(ctx: RuleContext, res: Resource) -> Bounds | None:
 def _observations(ctx: RuleContext, valueset: ValueSet, window: tuple[date, date] | None):
     """Usable Observations coded in the value set, dated inside the window, latest first: (bounds, res)."""
     found = []
-    for res in ctx.record.of_type("Observation"):
-        if not valueset.matches(res.get("code")) or not usable(res):   # both pure; the code test rejects most
+    for res in valueset.coded_in(ctx.record, "Observation"):
+        if not usable(res):
             continue
         bounds = _observation_date(ctx, res)
         if bounds is None:
@@ -481,8 +481,8 @@ def rule_score(params: dict, ctx: RuleContext) -> Outcome:
 
 def _conditions(ctx: RuleContext, valueset: ValueSet, confirmed_only: bool = False) -> list[Resource]:
     found = []
-    for res in ctx.record.of_type("Condition"):
-        if not usable(res) or not valueset.matches(res.get("code")):
+    for res in valueset.coded_in(ctx.record, "Condition"):
+        if not usable(res):
             continue
         if confirmed_only and not _is_confirmed(res):
             continue
@@ -627,8 +627,8 @@ def rule_procedure(params: dict, ctx: RuleContext) -> Outcome:
     valueset = union(params["valuesets"])
     start = ctx.day - timedelta(days=params["days"])
     hits, unsure = [], []
-    for res in ctx.record.of_type("Procedure"):
-        if not usable(res) or not valueset.matches(res.get("code")):
+    for res in valueset.coded_in(ctx.record, "Procedure"):
+        if not usable(res):
             continue
         label = _code_of(res.get("code"), valueset)
         if res.get("status") in ("preparation", "on-hold") and params.get("planned"):
@@ -801,10 +801,10 @@ def rule_treatment_duration(params: dict, ctx: RuleContext) -> Outcome:
 
 def rule_review(params: dict, ctx: RuleContext) -> Outcome:
     """The investigator's recorded assessment (Observation ELIG#<study>/<criterion>, valueBoolean), else review."""
-    code = f"{ctx.study.key}/{ctx.criterion.id}"
-    system = system_uri("elig")
-    for res in sorted(ctx.record.of_type("Observation"), key=lambda r: str(r.get("effectiveDateTime")), reverse=True):
-        if not usable(res) or not any(s == system and c == code for s, c, _ in codings(res.get("code"))):
+    where = ctx.record.codes_of("Observation").get((system_uri("elig"), f"{ctx.study.key}/{ctx.criterion.id}"), [])
+    observations = ctx.record.of_type("Observation")
+    for res in sorted((observations[i] for i in where), key=lambda r: str(r.get("effectiveDateTime")), reverse=True):
+        if not usable(res):
             continue
         value = _boolean_value(ctx, res)
         if value is None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from interop.normalize.record import LOINC, codings
+from interop.normalize.record import LOINC, Resource, SubjectRecord, codings
 from mappings.drugs import load_drugs
 
 VALUESET_DIR = Path(__file__).resolve().parent / "valuesets"
@@ -59,6 +59,14 @@ class ValueSet:
     def matches(self, concept: dict | None) -> bool:
         """True when any coding of the CodeableConcept (or Coding) is in the value set."""
         return any(self.contains(system, code) for system, code, _ in codings(concept))
+
+    def coded_in(self, record: SubjectRecord, resource_type: str, element: str = "code") -> list[Resource]:
+        """The record's resources of ``resource_type`` whose ``element`` has a coding in the value set, in
+        record order (the same as filtering ``record.of_type(resource_type)`` with :meth:`matches`)."""
+        positions = sorted({position for (system, code), where in record.codes_of(resource_type, element).items()
+                            if self.contains(system, code) for position in where})
+        resources = record.of_type(resource_type)
+        return [resources[position] for position in positions]
 
     def matching_code(self, concept: dict | None) -> str | None:
         """``system|code`` of the first coding in the value set (for evidence), else None."""
@@ -134,7 +142,12 @@ def load_valueset(name: str) -> ValueSet:
 
 
 def union(names) -> ValueSet:
-    """One value set holding every code of the named ones."""
+    """One value set holding every code of the named ones (built once per list of names)."""
+    return _union(tuple(names))
+
+
+@cache
+def _union(names: tuple[str, ...]) -> ValueSet:
     sets = [load_valueset(n) for n in names]
     return ValueSet("+".join(names), frozenset().union(*(s.exact for s in sets)),
                     tuple(p for s in sets for p in s.prefixes))
