@@ -21,17 +21,17 @@ from interop.commands.convert import WORKERS_HELP, FailOn, OutputFormat, exit_co
 from mappings.study import STUDY_KEYS
 
 
-def _counts_table(report) -> Table:
+def _counts_table(summary) -> Table:
+    """Per study: patients screened, per status, and the criterion most patients fail (from the counters of
+    :class:`interop.screening.ScreeningSummary`)."""
     table = Table(title="Eligibility screening")
     for column in ("study", "screened", "eligible", "ineligible", "needs review", "top failing criterion"):
         table.add_column(column, justify="left" if column in ("study", "top failing criterion") else "right")
-    from interop.screening import compute_funnel
-
-    for study, screening in report.studies.items():
-        counts = screening.counts()
-        funnel = compute_funnel(screening)
+    for study, tally in summary.studies.items():
+        counts = tally.counts()
+        funnel = tally.funnel()
         top = max(funnel, key=lambda row: row["failing"]) if funnel else None
-        table.add_row(study, str(len(screening.patients)), str(counts["eligible"]), str(counts["ineligible"]),
+        table.add_row(study, str(tally.screened), str(counts["eligible"]), str(counts["ineligible"]),
                       str(counts["needs review"]),
                       f"{top['id']} ({top['failing']})" if top and top["failing"] else "")
     return table
@@ -58,7 +58,7 @@ def screen_command(
     Example: interop screen export/ --study len-cdm --study len-cle --out out/screening
     """
     from interop.normalize.pseudonym import load_pseudonym_key
-    from interop.screening import identifier_namer, pseudonym_namer, run_screening, write_reports
+    from interop.screening import identifier_namer, pseudonym_namer, run_screening
 
     console = Console(stderr=True)
     unknown = [s for s in study if s not in STUDY_KEYS]
@@ -71,23 +71,22 @@ def screen_command(
                       TimeElapsedColumn(), console=console, disable=output_format is OutputFormat.json,
                       transient=True) as progress:
             task = progress.add_task("screening patients", total=None)
-            report = run_screening(inputs, studies=tuple(dict.fromkeys(study)), namer=namer,
-                                   as_of=as_of.date() if as_of else None, on_patient=lambda: progress.advance(task),
-                                   workers=workers)
-        written = write_reports(report, out)
+            summary = run_screening(inputs, studies=tuple(dict.fromkeys(study)), namer=namer, out=out,
+                                    as_of=as_of.date() if as_of else None, on_patient=lambda: progress.advance(task),
+                                    workers=workers)
     except ConversionError as err:
         console.print(f"[red]error[/red] {err.issue.code}: {err.issue.message} {err.issue.where}")
         raise typer.Exit(2)
-    issues = {s.value: sum(1 for i in report.issues if i.severity is s) for s in Severity}
+    issues = {s.value: sum(1 for i in summary.issues if i.severity is s) for s in Severity}
     if output_format is OutputFormat.json:
         sys.stdout.write(orjson.dumps({
-            "out": str(out), "files": [str(p) for p in written], "issues": issues,
-            "studies": {k: {"screened": len(v.patients), **v.counts()} for k, v in report.studies.items()},
+            "out": str(out), "files": [str(p) for p in summary.files], "issues": issues,
+            "studies": {k: {"screened": v.screened, **v.counts()} for k, v in summary.studies.items()},
         }).decode() + "\n")
     else:
-        Console().print(_counts_table(report))
+        Console().print(_counts_table(summary))
         Console().print(f"reports: {out}; issues: {issues}")
-    raise typer.Exit(exit_code(report.worst, fail_on))
+    raise typer.Exit(exit_code(summary.worst, fail_on))
 
 
 def register(app: typer.Typer) -> None:
