@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Generic, TypeVar
 
+from interop.normalize.inputs import gc_paused
 from interop.normalize.record import SubjectRecord
 
 R = TypeVar("R")
@@ -48,4 +49,8 @@ class RunOnRecords(Generic[R]):
     fn: Callable[[SubjectRecord], R]
 
     def __call__(self, job) -> list[R]:
-        return [self.fn(record) for record in job.records()]
+        # The cyclic garbage collector is paused for the job: records are acyclic, and with it running every
+        # allocation of the mapping would make it rescan the partition's objects (profiled: about a third of
+        # building a partition's records). What the job leaves behind is collected after it, as usual.
+        with gc_paused():
+            return [self.fn(record) for record in job.records()]

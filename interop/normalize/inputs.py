@@ -177,6 +177,10 @@ class Ingest:
         self.close()
 
 
+# (patient key, resource, its references to shared resources in walk order): one entry of a partition
+OwnedResource = tuple[str, Resource, tuple[str, ...]]
+
+
 @dataclass(slots=True)
 class RecordBuilder:
     """Builds :class:`SubjectRecord` objects from a patient's resources and the run's shared resources.
@@ -187,39 +191,39 @@ class RecordBuilder:
     shared: dict[str, Resource]
     _shared_refs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # shared key -> its references
 
-    def build_all(self, owned: Iterable[tuple[str, Resource]]) -> list[SubjectRecord]:
-        """The records of ``(owner, resource)`` pairs, sorted by patient key."""
-        by_patient: dict[str, list[Resource]] = defaultdict(list)
-        for owner, resource in owned:
-            by_patient[owner].append(resource)
+    def build_all(self, owned: Iterable[OwnedResource]) -> list[SubjectRecord]:
+        """The records of ``(owner, resource, shared references)`` entries, sorted by patient key."""
+        by_patient: dict[str, list[tuple[Resource, tuple[str, ...]]]] = defaultdict(list)
+        for owner, resource, shared_refs in owned:
+            by_patient[owner].append((resource, shared_refs))
         return [self.build(patient_key, by_patient[patient_key]) for patient_key in sorted(by_patient)]
 
-    def build(self, patient_key: str, resources: list[Resource]) -> SubjectRecord:
-        resources.sort(key=lambda r: (r.key, r.source.file, r.source.entry or 0))
-        patient = next(r for r in resources if r.key == patient_key)
+    def build(self, patient_key: str, entries: list[tuple[Resource, tuple[str, ...]]]) -> SubjectRecord:
+        """One record from the patient's resources, each with its references to shared resources (in the
+        order a depth-first walk of the resource meets them; noted by the grouping step, so the resource is
+        not walked again here)."""
+        entries.sort(key=lambda e: (e[0].key, e[0].source.file, e[0].source.entry or 0))
+        patient = next(r for r, _ in entries if r.key == patient_key)
         record = SubjectRecord(patient=patient)
-        for resource in resources:
+        for resource, _ in entries:
             if resource is not patient:
                 record.resources.setdefault(resource.type, []).append(resource)
             _index(record.index, resource)
         # shared resources reachable from the record's resources (transitively)
-        pending = [r for r in resources]
+        pending = [refs for _, refs in entries]
         while pending:
-            current = pending.pop()
-            for ref in self._references_of(current):
+            for ref in pending.pop():
                 target_key = ref.split("#", 1)[0]
                 if ref in record.index:
                     continue
                 shared = self.shared.get(target_key)
                 if shared is not None and target_key not in record.index:
                     _index(record.index, shared)
-                    pending.append(shared)
+                    pending.append(self._references_of_shared(shared))
         return record
 
-    def _references_of(self, resource: Resource) -> Iterable[str]:
-        """The references inside a resource; those of a shared resource are walked once, not per record."""
-        if self.shared.get(resource.key) is not resource:
-            return references_in(resource.data)
+    def _references_of_shared(self, resource: Resource) -> tuple[str, ...]:
+        """The references inside a shared resource (walked once per builder, not per record)."""
         refs = self._shared_refs.get(resource.key)
         if refs is None:
             refs = self._shared_refs[resource.key] = tuple(references_in(resource.data))
@@ -234,7 +238,7 @@ class PartitionJob:
     builder: RecordBuilder
 
     def records(self) -> list[SubjectRecord]:
-        with _gc_paused():
+        with gc_paused():
             return self.builder.build_all(_load_partition(self.path))
 
 
@@ -283,7 +287,7 @@ def references_in(data) -> Iterator[str]:
 
 
 @contextmanager
-def _gc_paused():
+def gc_paused():
     """Pause the cyclic garbage collector while bulk-loading parsed JSON (restoring its previous state).
 
     Parsed JSON and the records built from it hold no reference cycles, so the collector finds nothing
@@ -300,11 +304,11 @@ def _gc_paused():
             gc.enable()
 
 
-def _load_partition(path: Path) -> Iterator[tuple[str, Resource]]:
+def _load_partition(path: Path) -> Iterator[OwnedResource]:
     with open(path, "rb") as handle:
         for line in handle:
-            owner, source, data = orjson.loads(line)
-            yield owner, Resource(data, SourceRef(*source))
+            owner, source, data, shared_refs = orjson.loads(line)
+            yield owner, Resource(data, SourceRef(*source)), tuple(shared_refs)
 
 
 def load_zone(name: str) -> ZoneInfo:
@@ -377,7 +381,7 @@ def group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str,
     The items may come from another reader of the same files (the Spark engine reads NDJSON in its
     executors): the result depends only on the items and their order.
     """
-    with _gc_paused():   # the reading and grouping build acyclic data only (see _gc_paused)
+    with gc_paused():   # the reading and grouping build acyclic data only (see gc_paused)
         return _group_inputs(items, timezone=timezone, workdir=workdir, spill_after=spill_after,
                              validate_models=validate_models)
 
@@ -460,13 +464,14 @@ def _write_partitions(store: "_SpillList", table: SummaryTable, owners: "_Owners
     shared: dict[str, Resource] = {}
     orphans: dict[str, Resource] = {}
     dropped_by_seq = {s.seq: (status, reason) for s, status, reason, _ in dropped}
+    shared_keys = frozenset(table.keys_of_types(SHARED_TYPES))
     try:
         for encoded, summary in zip(store, table.in_order(), strict=True):
             if summary.seq in dropped_by_seq:
                 status, reason = dropped_by_seq[summary.seq]
                 inventory.add(_entry(summary, owners.owner_of_key(summary.key), status, reason))
                 continue
-            encoded, unresolved = settle_references(summary.references, summary.key, encoded, resolver)
+            encoded, unresolved, targets = settle_references(summary.references, summary.key, encoded, resolver)
             for path, ref in unresolved:
                 issues.append(issue(codes.FHIR011, f"reference {ref[:120]!r} does not resolve",
                                     Location(file=summary.file, entry=summary.entry, resource=summary.key,
@@ -477,11 +482,12 @@ def _write_partitions(store: "_SpillList", table: SummaryTable, owners: "_Owners
             if owner is not None:
                 inventory.add(_entry(summary, owner, "kept", None))
                 part = partition_of[owner]
-                if spill:   # the line [owner, source, resource], composed without decoding the resource
+                shared_refs = tuple(t for t in targets if t.split("#", 1)[0] in shared_keys)
+                if spill:   # the line [owner, source, resource, shared refs], composed without decoding the resource
                     handles[part].write(b"[" + orjson.dumps(owner) + b"," + orjson.dumps(_source_tuple(source))
-                                        + b"," + encoded + b"]\n")
+                                        + b"," + encoded + b"," + orjson.dumps(shared_refs) + b"]\n")
                 else:
-                    partitions[part].append((owner, Resource(orjson.loads(encoded), source)))
+                    partitions[part].append((owner, Resource(orjson.loads(encoded), source), shared_refs))
             elif summary.rtype in SHARED_TYPES:
                 inventory.add(_entry(summary, None, "shared", None))
                 shared[summary.key] = Resource(orjson.loads(encoded), source)

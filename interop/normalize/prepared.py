@@ -117,8 +117,9 @@ def canonicalise_references(data: dict, container: str) -> tuple[ReferenceNote, 
 
 
 def settle_references(references: Iterable[ReferenceNote], container: str, encoded: bytes,
-                      resolver: ReferenceResolver) -> tuple[bytes, list[tuple[str, str]]]:
-    """A prepared resource's final JSON and its unresolved references ``(element path, reference)``, sorted.
+                      resolver: ReferenceResolver) -> tuple[bytes, list[tuple[str, str]], list[str]]:
+    """A prepared resource's final JSON, its unresolved references ``(element path, reference)`` sorted, and
+    every reference's final value in walk order (depth first, last child first).
 
     ``references`` are the notes :func:`prepare` took of the resource keyed ``container``; ``encoded`` its JSON.
     Each reference becomes what :meth:`ReferenceResolver.resolve` makes of the reference as read. The JSON is decoded and re-encoded only when
@@ -127,11 +128,13 @@ def settle_references(references: Iterable[ReferenceNote], container: str, encod
     """
     changes: list[tuple[Steps, str]] = []
     unresolved: list[tuple[str, str]] = []
+    final: list[str] = []
     for steps, ref, decided in references:
         if decided is not None and not ref.startswith("#") and ref not in resolver.aliases:
             canonical, found = decided, decided in resolver.keys
         else:
             canonical, found = resolver.resolve(ref, container)
+        final.append(canonical)
         if canonical != (decided if decided is not None else ref):
             changes.append((steps, canonical))
         if not found:
@@ -139,14 +142,14 @@ def settle_references(references: Iterable[ReferenceNote], container: str, encod
             unresolved.append((f"{where}.reference" if where else "reference", ref))
     unresolved.sort()
     if not changes:
-        return encoded, unresolved
+        return encoded, unresolved, final
     data = orjson.loads(encoded)
     for steps, canonical in changes:
         holder = data
         for step in steps:
             holder = holder[step]
         holder["reference"] = canonical
-    return orjson.dumps(data), unresolved
+    return orjson.dumps(data), unresolved, final
 
 
 def element_path(steps: Steps) -> str:

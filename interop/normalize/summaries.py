@@ -160,8 +160,13 @@ class SummaryTable:
 
     def keys_of_type(self, rtype: str) -> list[str]:
         """The distinct keys of one resource type, sorted."""
-        return [key for (key,) in self._db.execute("SELECT DISTINCT key FROM summary WHERE rtype = ? ORDER BY key",
-                                                   (rtype,))]
+        return self.keys_of_types((rtype,))
+
+    def keys_of_types(self, rtypes) -> list[str]:
+        """The distinct keys of the given resource types, sorted."""
+        rtypes = tuple(rtypes)
+        query = f"SELECT DISTINCT key FROM summary WHERE rtype IN ({', '.join('?' * len(rtypes))}) ORDER BY key"
+        return [key for (key,) in self._db.execute(query, rtypes)]
 
     def first_of(self, key: str) -> Summary | None:
         """The first-read copy of ``key`` (the kept one when the key was read once)."""
