@@ -55,7 +55,7 @@ from interop.normalize.dates import convert_to_site_clock, to_instant
 from interop.normalize.inventory import Inventory, InventoryEntry
 from interop.normalize.record import Resource, SourceRef, SubjectRecord
 from interop.normalize.prepared import INDIRECT_LINKS, PATIENT_LINKS, prepared_items, settle_references
-from interop.normalize.summaries import Summary, SummaryTable
+from interop.normalize.summaries import Links, Summary, SummaryTable
 from interop.normalize.references import ReferenceResolver, full_url_base
 
 # Reference data used by many patients: never owned, reachable from every record's index.
@@ -544,7 +544,7 @@ class _Owners:
         self.patients = frozenset(self.patient_keys)
         self.indirect: dict[str, str] = {}
         self._direct_counts: dict[str, int] = defaultdict(int)
-        unowned: list[Summary] = []
+        unowned: list[Links | Summary] = []
         for summary in self._kept_in_first_reading_order():
             owner = self.direct_owner(summary)
             if owner is not None:
@@ -553,10 +553,10 @@ class _Owners:
                 unowned.append(summary)
         self._resolve_indirect(unowned)
 
-    def _kept_in_first_reading_order(self) -> Iterator[Summary]:
-        """The kept copy of every key, keys in the order they were first read."""
+    def _kept_in_first_reading_order(self) -> Iterator[Links | Summary]:
+        """The kept copy of every key (its links), keys in the order they were first read."""
         seen_repeated: set[str] = set()
-        for summary in self.table.in_order():
+        for summary in self.table.links_in_order():
             kept = self.kept_of_repeated.get(summary.key)
             if kept is not None:
                 if summary.key in seen_repeated:
@@ -565,7 +565,7 @@ class _Owners:
                 summary = kept
             yield summary
 
-    def direct_owner(self, summary: Summary) -> str | None:
+    def direct_owner(self, summary: Links | Summary) -> str | None:
         if summary.rtype == "Patient":
             return summary.key
         if summary.rtype in SHARED_TYPES:
@@ -576,7 +576,7 @@ class _Owners:
                 return target
         return None
 
-    def _resolve_indirect(self, unowned: list[Summary]) -> None:
+    def _resolve_indirect(self, unowned: list[Links | Summary]) -> None:
         """Owners through an owned resource (repeated until stable; chains are short)."""
         changed = True
         while changed:

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
+from typing import NamedTuple
 
 import orjson
 
@@ -70,6 +71,16 @@ class Summary:
     @classmethod
     def from_row(cls, row: tuple) -> "Summary":
         return cls(*row[:9], _unpack(row[9]), _unpack(row[10]), _unpack(row[11]))
+
+
+class Links(NamedTuple):
+    """The part of a :class:`Summary` that decides its owner."""
+
+    seq: int
+    key: str
+    rtype: str
+    links: tuple[str, ...]
+    indirect: tuple[str, ...]
 
 
 def _pack(references: tuple) -> bytes | None:
@@ -152,6 +163,12 @@ class SummaryTable:
             "ON s.key = d.key ORDER BY d.first, s.seq")
         for _key, copies in groupby(map(Summary.from_row, rows), key=lambda s: s.key):
             yield list(copies)
+
+    def links_in_order(self) -> Iterator[Links]:
+        """The key, type and link references of every summary in reading order (lighter than :meth:`in_order`)."""
+        for seq, key, rtype, links, indirect in self._db.execute(
+                "SELECT seq, key, rtype, links, indirect FROM summary ORDER BY seq"):
+            yield Links(seq, key, rtype, _unpack(links), _unpack(indirect))
 
     def in_order(self) -> Iterator[Summary]:
         """Every summary in reading order (streamed)."""
