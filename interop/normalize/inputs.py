@@ -15,9 +15,12 @@ What happens, in three steps:
 
 1. **Read** (``interop.ingest``): every input resource is streamed, checked against the R4 structure
    and repaired (bad elements dropped and reported); dateTime/instant values with an offset are moved
-   onto the site's clock (``interop.normalize.dates``). Resources are kept in memory up to
-   ``spill_after`` resources, then spilled to an NDJSON file in the work folder. Only a small
-   per-resource summary (key, version, link references) stays in memory.
+   onto the site's clock (``interop.normalize.dates``); then prepared (``interop.normalize.prepared``:
+   key, summary, references in canonical form where their form decides it, JSON encoding). The local
+   and Spark engines do this in their workers (``interop.engines.reading``). Encoded resources are kept
+   in memory up to ``spill_after``, then spilled to an NDJSON file in the work folder; the summaries,
+   the key set and the inventory are rows of temporary SQLite databases
+   (``interop.normalize.summaries``), so memory does not grow with the number of resources.
 2. **Decide**: duplicates (same key; same versionId/lastUpdated or same content) are kept once, older
    versions are superseded by newer ones (versionId, else lastUpdated); each dropped copy is reported
    (FHIR012/013/014) and listed in the inventory. Each kept resource gets its owner: the Patient it
@@ -25,10 +28,12 @@ What happens, in three steps:
    ResearchSubject.individual, Coverage.beneficiary...), else the owner of the resource it refers to
    through ``encounter``/``context``/``basedOn``/``partOf``/``request``/``target``/``focus``; shared
    reference data (:data:`SHARED_TYPES`) has no owner; anything else is an orphan (FHIR015).
-3. **Group**: references are rewritten to canonical keys (``interop.normalize.references``) and each
-   patient's resources are written to a partition (a contiguous range of sorted patient keys, sized
-   to about ``spill_after`` resources). :meth:`Ingest.subjects` yields the records partition by
-   partition, so memory grows with one partition (at least the largest patient), not the input.
+3. **Group**: references are settled to canonical keys (``settle_references``; FHIR011 when they do not
+   resolve) and each patient's resources are written to a partition (a contiguous range of sorted
+   patient keys, sized to about ``spill_after`` resources), with their references to shared resources.
+   :meth:`Ingest.subjects` yields the records partition by partition; :meth:`Ingest.record_jobs` hands
+   the partitions to an engine, whose workers build the records. Memory grows with one partition (at
+   least the largest patient) and with the number of patients (a few dozen bytes each), not the input.
 
 Known limit: a single JSON file (e.g. one huge Bundle) is parsed whole; NDJSON is read line by line.
 """
