@@ -443,9 +443,11 @@ def _group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str
                                 Location(file=summary.file, entry=summary.entry, resource=summary.key,
                                          element=summary.path)))
         owners = _Owners(table, kept_of_repeated, resolver)
+        shared_keys = frozenset(table.keys_of_types(SHARED_TYPES))
+        table.keys.known = owners.patients | shared_keys
         partition_of = _partition_patients(owners.patient_keys, owners.resources_per_patient(), spill_after)
-        return _write_partitions(store, table, owners, partition_of, dropped, resolver, issues, inventory, folder,
-                                 state)
+        return _write_partitions(store, table, owners, partition_of, shared_keys, dropped, resolver, issues,
+                                 inventory, folder, state)
     finally:
         table.close()
         if store.handle is not None:
@@ -453,8 +455,8 @@ def _group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str
 
 
 def _write_partitions(store: "_SpillList", table: SummaryTable, owners: "_Owners", partition_of: dict[str, int],
-                      dropped: list, resolver: ReferenceResolver, issues: list[Issue], inventory: Inventory,
-                      folder, state: dict) -> Ingest:
+                      shared_keys: frozenset[str], dropped: list, resolver: ReferenceResolver, issues: list[Issue],
+                      inventory: Inventory, folder, state: dict) -> Ingest:
     """Step 3: rewrite references and put each kept resource in its patient's partition (or shared/orphans)."""
     n_partitions = max(partition_of.values(), default=-1) + 1
     spill = store.spilled
@@ -469,7 +471,6 @@ def _write_partitions(store: "_SpillList", table: SummaryTable, owners: "_Owners
     shared: dict[str, Resource] = {}
     orphans: dict[str, Resource] = {}
     dropped_by_seq = {s.seq: (status, reason) for s, status, reason, _ in dropped}
-    shared_keys = frozenset(table.keys_of_types(SHARED_TYPES))
     try:
         for encoded, summary in zip(store, table.in_order(), strict=True):
             if summary.seq in dropped_by_seq:
@@ -576,8 +577,8 @@ class _Owners:
         if summary.rtype in SHARED_TYPES:
             return None
         for ref in summary.links:
-            target, found = self.resolver.resolve(ref, summary.key)
-            if found and target in self.patients:
+            target = self.resolver.target(ref, summary.key)
+            if target in self.patients:   # a patient key is always in the inputs: no need to ask the key set
                 return target
         return None
 

@@ -75,14 +75,26 @@ class ReferenceResolver:
         alias = self.aliases.get(reference)
         if alias is not None:
             return alias, True
-        key = canonical_form(reference, container)
+        key = self._form(reference)
+        return (key, key in self.keys) if key is not None else (reference, False)
+
+    def target(self, reference: str, container: str | None = None) -> str:
+        """The canonical form :meth:`resolve` gives, without asking whether it is in the inputs.
+
+        >>> ReferenceResolver(set(), {"urn:uuid:abc": "Patient/p1"}, set()).target("urn:uuid:abc")
+        'Patient/p1'
+        """
+        if reference.startswith("#"):
+            return canonical_form(reference, container) or reference
+        return self.aliases.get(reference) or self._form(reference) or reference
+
+    def _form(self, reference: str) -> str | None:
+        """The key of a relative reference, or of an absolute one on a known base (else None)."""
+        key = canonical_form(reference, None)
         if key is not None:
-            return key, key in self.keys
+            return key
         m = _ABSOLUTE.match(reference)
-        if m and m.group("base") in self.bases:
-            key = f"{m.group('type')}/{m.group('id')}"
-            return key, key in self.keys
-        return reference, False
+        return f"{m.group('type')}/{m.group('id')}" if m and m.group("base") in self.bases else None
 
 
 def canonical_form(reference: str, container: str | None) -> str | None:

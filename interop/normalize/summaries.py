@@ -100,20 +100,22 @@ def _unpack(packed: bytes | None) -> tuple[str, ...]:
 class KeySet:
     """Read-only membership in the table's keys (resource keys and contained keys ``X/1#c``).
 
-    Stands in for ``set[str]`` in :class:`~interop.normalize.references.ReferenceResolver`; answers are
-    cached for the most recent :data:`KEY_LOOKUP_CACHE` keys.
+    Stands in for ``set[str]`` in :class:`~interop.normalize.references.ReferenceResolver`. Keys in ``known``
+    (the patients and shared resources, which most references point at) are answered from memory; others
+    from SQLite, with the most recent :data:`KEY_LOOKUP_CACHE` answers cached.
     """
 
     def __init__(self, db: sqlite3.Connection):
         self._db = db
         self._cached = lru_cache(maxsize=KEY_LOOKUP_CACHE)(self._lookup)
+        self.known: frozenset[str] = frozenset()   # keys known to be present, answered without SQLite
 
     def _lookup(self, key: str) -> bool:
         table = "contained" if "#" in key else "summary"
         return self._db.execute(f"SELECT 1 FROM {table} WHERE key = ? LIMIT 1", (key,)).fetchone() is not None
 
     def __contains__(self, key: str) -> bool:
-        return self._cached(key)
+        return key in self.known or self._cached(key)
 
 
 class SummaryTable:
