@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import orjson
@@ -247,8 +247,9 @@ def write_screening_files(gathered: Gathered, study: StudyDefinition, folder: Pa
     return write_reports(report, folder)
 
 
-def write_outcome_files(assembled: Assembled, study: StudyDefinition, folder: Path) -> list[Path]:
-    """The trial outcome table (CSV) and a plot per subject, from the derived QS (and LB for muscle enzymes)."""
+def write_outcome_files(assembled: Assembled, study: StudyDefinition, folder: Path, mapper=map) -> list[Path]:
+    """The trial outcome table (CSV) and a plot per subject, from the derived QS (and LB for muscle enzymes);
+    ``mapper`` draws the plots (the local engine's ordered map draws them in its workers)."""
     from mappings.outcomes import derive_outcome_table, write_outcomes
 
     if "QS" not in assembled.datasets:
@@ -256,7 +257,7 @@ def write_outcome_files(assembled: Assembled, study: StudyDefinition, folder: Pa
     lb = assembled.datasets["LB"].frame if "LB" in assembled.datasets else None
     table = derive_outcome_table(assembled.datasets["QS"].frame, study=study, lb=lb)
     folder.mkdir(exist_ok=True)
-    return write_outcomes(table, folder)
+    return write_outcomes(table, folder, mapper=mapper)
 
 
 def load_explanations() -> dict[str, str]:
@@ -340,7 +341,9 @@ def convert(options: ConvertOptions, *, on_subject: Callable[[], None] | None = 
             from cdisc.issues import issue as make_issue
             result.issues += [make_issue(DEF001, e) for e in define_errors]
         write_provenance(assembled, gathered.sources, folder / "provenance.csv")
-        write_outcome_files(assembled, study, folder / "outcomes")
+        # plots are files: drawn in the local engine's workers (same machine), on the driver with Spark
+        plot_mapper = partial(engine.map, batch=1) if engine.name == "local" else map
+        write_outcome_files(assembled, study, folder / "outcomes", mapper=plot_mapper)
         write_screening_files(gathered, study, folder / "screening")
         (folder / "reconciliation.json").write_bytes(orjson.dumps(reconciliation, option=orjson.OPT_INDENT_2) + b"\n")
         (folder / "reconciliation.md").write_text(render_reconciliation(reconciliation), encoding="utf-8")

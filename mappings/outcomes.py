@@ -9,6 +9,8 @@ visit with the score (stated in the reviewer notes).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -118,38 +120,74 @@ def derive_imacs_columns(table: pd.DataFrame, qs: pd.DataFrame, lb: pd.DataFrame
     return out
 
 
-def write_outcomes(frame: pd.DataFrame, folder: Path, *, score_column: str | None = None) -> list[Path]:
+@dataclass(frozen=True, slots=True)
+class PlotAxes:
+    """The axes every subject's plot shares: each scheduled visit on x, 0 to the largest score on y."""
+
+    column: str
+    ticks: tuple[float, ...]
+    labels: tuple[str, ...]
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+
+
+SubjectSeries = tuple[str, tuple[float, ...], tuple[float, ...]]   # (USUBJID, VISITNUM values, scores)
+PLOT_BATCHES = 8    # subjects' plots are drawn in this many batches (in parallel when ``map`` is a pool's)
+
+
+def write_outcomes(frame: pd.DataFrame, folder: Path, *, score_column: str | None = None, mapper=map) -> list[Path]:
     """Write ``outcomes.csv`` and ``<USUBJID>.png`` (the course of the CDASI/CLASI activity score per subject).
 
-    PNGs are deterministic: Agg canvas, fixed size/dpi and margins, no Software/date metadata. One figure with
-    fixed axes (every scheduled visit on x, 0 to the largest score on y) is reused: per subject only the line
-    and the title change, which keeps a plot to a few milliseconds.
+    PNGs are deterministic: Agg canvas, fixed size/dpi and margins, no Software/date metadata, and axes fixed
+    for the whole table (:class:`PlotAxes`), so a subject's PNG does not depend on which process draws it or
+    what it drew before. ``mapper`` runs :func:`draw_plots` over batches of subjects (an engine's ordered map
+    draws them in parallel; the files are the same bytes).
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "outcomes.csv"]
     frame.to_csv(written[0], index=False, lineterminator="\n")
     column = score_column or next((c for c in ("CDASI_A", "CLASI_A") if c in frame.columns), None)
     if column is None or frame[column].dropna().empty:
         return written
+    axes = plot_axes(frame, column)
+    series = [(str(usubjid), tuple(rows["VISITNUM"]), tuple(rows[column]))
+              for usubjid, rows in ((u, r.dropna(subset=[column]).sort_values("VISITNUM"))
+                                    for u, r in frame.groupby("USUBJID", sort=True))]
+    size = max(1, -(-len(series) // PLOT_BATCHES))
+    batches = [series[start:start + size] for start in range(0, len(series), size)]
+    for paths in mapper(partial(draw_plots, axes, folder), batches):
+        written.extend(paths)
+    return written
+
+
+def plot_axes(frame: pd.DataFrame, column: str) -> PlotAxes:
+    visits = frame.dropna(subset=["VISITNUM"]).drop_duplicates("VISITNUM").sort_values("VISITNUM")
+    scheduled = visits[visits["VISITNUM"] == visits["VISITNUM"].round()]
+    return PlotAxes(column, tuple(float(v) for v in scheduled["VISITNUM"]), tuple(str(v) for v in scheduled["VISIT"]),
+                    (float(visits["VISITNUM"].min()) - 0.5, float(visits["VISITNUM"].max()) + 0.5),
+                    (0.0, float(frame[column].max()) * 1.1 + 1))
+
+
+def draw_plots(axes: PlotAxes, folder: Path, series: list[SubjectSeries]) -> list[Path]:
+    """Draw ``<USUBJID>.png`` for each subject of a batch on one reused figure (only the line and title
+    change per subject, which keeps a plot to a few milliseconds)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(6, 3.5), dpi=100)
     FigureCanvasAgg(fig)
     fig.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.3)
     ax = fig.add_subplot()
-    visits = frame.dropna(subset=["VISITNUM"]).drop_duplicates("VISITNUM").sort_values("VISITNUM")
-    scheduled = visits[visits["VISITNUM"] == visits["VISITNUM"].round()]
-    ax.set_xticks(list(scheduled["VISITNUM"]), list(scheduled["VISIT"]), rotation=45, ha="right", fontsize=7)
-    ax.set_xlim(visits["VISITNUM"].min() - 0.5, visits["VISITNUM"].max() + 0.5)
-    ax.set_ylim(0, float(frame[column].max()) * 1.1 + 1)
-    ax.set_ylabel(column.replace("_A", " activity"))
+    ax.set_xticks(list(axes.ticks), list(axes.labels), rotation=45, ha="right", fontsize=7)
+    ax.set_xlim(*axes.xlim)
+    ax.set_ylim(*axes.ylim)
+    ax.set_ylabel(axes.column.replace("_A", " activity"))
     (line,) = ax.plot([], [], marker="o", color="tab:blue")
     title = ax.set_title("")
-    for usubjid, rows in frame.groupby("USUBJID", sort=True):
-        rows = rows.dropna(subset=[column]).sort_values("VISITNUM")
-        line.set_data(list(rows["VISITNUM"]), list(rows[column]))
-        title.set_text(str(usubjid))
+    written = []
+    for usubjid, visitnums, scores in series:
+        line.set_data(list(visitnums), list(scores))
+        title.set_text(usubjid)
         path = folder / f"{usubjid}.png"
         fig.savefig(path, format="png", metadata={"Software": None})
         written.append(path)

@@ -71,3 +71,17 @@ def test_write_outcomes_reads_back_and_png_is_deterministic(tmp_path):
     for p, q in zip(paths, again):
         assert p.read_bytes() == q.read_bytes()
     assert (tmp_path / "a" / "S1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plots_drawn_in_worker_processes_are_the_same_bytes(tmp_path):
+    # one figure per batch, reused across subjects: a plot must not depend on the process or on earlier plots
+    from functools import partial
+
+    from interop.engines import LocalEngine
+
+    table = derive_outcome_table(QS, study=load_study("len-cdm"), lb=LB)
+    alone = write_outcomes(table, tmp_path / "one")
+    pooled = write_outcomes(table, tmp_path / "pool", mapper=partial(LocalEngine(workers=2).map, batch=1))
+    assert [p.name for p in pooled] == [p.name for p in alone] == ["outcomes.csv", "S1.png", "S2.png"]
+    assert [p.read_bytes() for p in pooled] == [p.read_bytes() for p in alone]
+    assert (tmp_path / "one" / "S1.png").read_bytes() != (tmp_path / "one" / "S2.png").read_bytes()

@@ -111,9 +111,10 @@ class LocalEngine:
                               validate_models=options.get("validate_models", False))
         return group_inputs(items, timezone=timezone, **options)
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """``fn`` over ``items`` in input order (see :func:`ordered_map`)."""
-        return ordered_map(fn, items, workers=self.processes, batch=self.batch)
+    def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Iterator[R]:
+        """``fn`` over ``items`` in input order (see :func:`ordered_map`); ``batch`` items per task (default
+        :attr:`batch`; 1 for a few large items)."""
+        return ordered_map(fn, items, workers=self.processes, batch=batch or self.batch)
 
     def map_records(self, fn: Callable[[SubjectRecord], R], ingest: Ingest) -> Iterator[R]:
         """``fn`` over every record of ``ingest``, in patient-key order (the order of ``ingest.subjects()``).
