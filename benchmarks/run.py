@@ -89,13 +89,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--engine", default="local", choices=("local", "spark"))
     parser.add_argument("--name", default=None, help="results file name (default: a timestamp)")
     parser.add_argument("--data", type=Path, default=DATA_DIR)
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="folder for <name>.json")
     parser.add_argument("--naive-limit", type=int, default=20_000)
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--profile", action="store_true", help="also write cProfile tables of the pipeline")
     args = parser.parse_args(argv)
     workers = args.workers or default_workers()
     name = args.name or time.strftime("%Y%m%dT%H%M%S")
-    RESULTS_DIR.mkdir(exist_ok=True)
+    results = args.results
+    results.mkdir(parents=True, exist_ok=True)
     report = {"name": name, "machine": {"cores": default_workers(), "python": platform.python_version(),
                                         "platform": platform.platform(), "cpu": platform.processor()},
               "workloads": []}
@@ -108,14 +110,14 @@ def main(argv: list[str] | None = None) -> None:
         floor = run_mode(work.name, "floor", **(common | {"workers": 1}))
         naive = None if args.skip_naive else run_mode(work.name, "naive", **(common | {
             "workers": 1, "limit": args.naive_limit}))
-        profile = RESULTS_DIR / f"{name}-{work.name}.profile.txt" if args.profile else None
+        profile = results / f"{name}-{work.name}.profile.txt" if args.profile else None
         pipeline = run_mode(work.name, "pipeline", **(common | {"profile": profile}))
         summary = summarise(work.name, info, floor, naive, pipeline, default_workers())
         summary["generate_s"] = info["generate_s"]
         report["workloads"].append(summary)
         print(render(summary), flush=True)
-        (RESULTS_DIR / f"{name}.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-    print(f"results: {(RESULTS_DIR / f'{name}.json').relative_to(REPO)}")
+        (results / f"{name}.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    print(f"results: {results / f'{name}.json'}")
 
 
 if __name__ == "__main__":
