@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import os
 import shutil
 from collections import Counter
@@ -69,14 +70,16 @@ class ScreeningTally:
 
     def add(self, result: ScreeningResult) -> None:
         """Count one patient's result."""
+        self.add_counts(*result_counts(result))
+
+    def add_counts(self, status: str, failing: tuple[str, ...], open_: tuple[str, ...]) -> None:
+        """Count one patient from :func:`result_counts` (criterion ids in protocol order)."""
         self.screened += 1
-        self.statuses[result.status.value] += 1
-        first = next((r.criterion.id for r in result.results if r.fails), None)
-        if first is not None:
-            self.first_failing[first] += 1
-        for r in result.results:
-            self.failing[r.criterion.id] += r.fails
-            self.open[r.criterion.id] += r.open
+        self.statuses[status] += 1
+        if failing:
+            self.first_failing[failing[0]] += 1
+        self.failing.update(failing)
+        self.open.update(open_)
 
     def counts(self) -> dict[str, int]:
         """Patients per status, every status present (zero when none)."""
@@ -93,6 +96,12 @@ class ScreeningTally:
                          "failing": self.failing[criterion.id], "first_failing": self.first_failing[criterion.id],
                          "remaining": remaining, "open": self.open[criterion.id]})
         return rows
+
+
+def result_counts(result: ScreeningResult) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """What the tally needs of one result: its status, the criteria it fails and those it leaves open."""
+    return (result.status.value, tuple(r.criterion.id for r in result.results if r.fails),
+            tuple(r.criterion.id for r in result.results if r.open))
 
 
 def tally_results(study: str, results: Iterable[ScreeningResult]) -> ScreeningTally:
@@ -179,6 +188,39 @@ def identifier_namer(record: SubjectRecord) -> str:
 
 # ---- screening ------------------------------------------------------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class RenderedPatient:
+    """One patient's part of one study's reports, rendered where the patient was screened (a worker), so the
+    process writing the reports only appends text and counts."""
+
+    counts: tuple[str, tuple[str, ...], tuple[str, ...]]   # result_counts
+    csv_text: str
+    json_item: bytes              # the patient's object, indented as an item of the "patients" list
+    html: str
+    issues: tuple[Issue, ...]
+
+
+def render_patient(label: str, result: ScreeningResult) -> RenderedPatient:
+    """The report parts of one patient for one study (pure)."""
+    rows = io.StringIO(newline="")
+    csv.writer(rows).writerows(patient_csv_rows(label, result))
+    return RenderedPatient(result_counts(result), rows.getvalue(),
+                           json_list_item(orjson.dumps(patient_to_dict(label, result), option=orjson.OPT_INDENT_2)),
+                           patient_html(label, result), tuple(result.issues))
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenAndRender:
+    """``record -> [RenderedPatient per study]``: :class:`~interop.engines.tasks.ScreenPatient`, then
+    :func:`render_patient` (picklable: runs in the engines' workers)."""
+
+    screen: ScreenPatient
+
+    def __call__(self, record: SubjectRecord) -> list[RenderedPatient]:
+        label, results = self.screen(record)
+        return [render_patient(label, result) for result in results]
+
+
 def each_result(screened: Iterable[tuple[str, list[ScreeningResult]]], *, studies: tuple[str, ...],
                 on_patient: Callable[[], None] | None = None) -> Iterator[tuple[str, str, ScreeningResult]]:
     """``(study, label, result)`` for every patient and study of ``(label, [result per study])`` pairs, in the
@@ -224,10 +266,13 @@ def run_screening(paths: Iterable[Path], *, studies: tuple[str, ...], namer: Nam
     result_issues: list[Issue] = []
     with engine.open(list(paths), timezone=timezone) as ingest, staged_output(out) as work, ExitStack() as writing:
         writers = {s: writing.enter_context(StudyReportWriter(s, work / s, as_of=as_of)) for s in studies}
-        screened = engine.map_records(ScreenPatient(studies, as_of, namer), ingest)
-        for study, label, result in each_result(screened, studies=studies, on_patient=on_patient):
-            writers[study].add(label, result)
-            result_issues.extend(result.issues)
+        rendered = engine.map_records(ScreenAndRender(ScreenPatient(studies, as_of, namer)), ingest)
+        for parts in rendered:
+            for study, part in zip(studies, parts, strict=True):
+                writers[study].add_rendered(part)
+                result_issues.extend(part.issues)
+            if on_patient is not None:
+                on_patient()
         for writer in writers.values():
             writer.finish()
         issues = [*ingest.issues, *result_issues]
@@ -467,12 +512,15 @@ class StudyReportWriter:
 
     def add(self, label: str, result: ScreeningResult) -> None:
         """Write one patient's parts and count them."""
+        self.add_rendered(render_patient(label, result))
+
+    def add_rendered(self, part: RenderedPatient) -> None:
+        """Write one patient's rendered parts (:func:`render_patient`) and count them."""
         first = self.tally.screened == 0
-        self.tally.add(result)
-        self._csv.writerows(patient_csv_rows(label, result))
-        patient = orjson.dumps(patient_to_dict(label, result), option=orjson.OPT_INDENT_2)
-        self._json_parts.write((b"" if first else b",\n") + json_list_item(patient))
-        self._html_parts.write(("" if first else HTML_PATIENT_SEPARATOR) + patient_html(label, result))
+        self.tally.add_counts(*part.counts)
+        self._csv_file.write(part.csv_text)
+        self._json_parts.write((b"" if first else b",\n") + part.json_item)
+        self._html_parts.write(("" if first else HTML_PATIENT_SEPARATOR) + part.html)
 
     def finish(self) -> list[Path]:
         """Write the JSON and HTML reports around the parked patient parts; returns the three report paths."""
