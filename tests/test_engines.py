@@ -8,6 +8,7 @@ import pytest
 
 from interop.engines import LocalEngine, open_engine, ordered_map
 from interop.engines.tasks import ScreenPatient
+from interop.normalize import inputs as ingest_module
 from interop.normalize.inputs import PartitionJob, open_inputs
 from interop.pipeline import ConvertOptions, convert
 
@@ -65,20 +66,26 @@ def _screened(pairs) -> list:
     return [(key, [(r.status, r.screening_date, r.verdicts(), r.issues) for r in results]) for key, results in pairs]
 
 
-def test_records_of_spilled_partitions_are_built_in_the_workers_with_the_same_results(tmp_path):
+def test_records_of_spilled_partitions_are_built_in_the_workers_with_the_same_results(tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest_module, "OFFSET_EVERY", 100)     # placement ranges of 100s of resources, not 10,000s
     task = ScreenPatient(("len-cdm",))
     inputs = [SAMPLES / "len-cdm" / "ndjson"]
     with open_inputs(inputs, timezone="Asia/Shanghai") as ingest:
         in_process = _screened(map(task, ingest.subjects()))
+        expected = (ingest.issues, list(ingest.inventory), ingest.shared, ingest.orphans, ingest.patient_keys)
     engine = LocalEngine(workers=2)
     with engine.open(inputs, timezone="Asia/Shanghai", workdir=tmp_path, spill_after=300) as ingest:
         jobs = list(ingest.record_jobs())
-        # 1,910 resources in partitions of about 300: every job names a partition file, none carries records
+        # 1,910 resources in partitions of about 300, placed by 2 workers in ranges: every job names its
+        # partition's files (one per range that had some of its resources), none carries records
         assert len(jobs) >= 6 and all(isinstance(job, PartitionJob) for job in jobs)
+        assert max(len(job.paths) for job in jobs) > 1
         assert sum(len(job.records()) for job in jobs) == 28
+        assert (ingest.issues, list(ingest.inventory), ingest.shared, ingest.orphans, ingest.patient_keys) == expected
         pooled = _screened(engine.map_records(task, ingest))
     assert len(in_process) == 28
     assert pooled == in_process
+    assert sorted(p.name for p in tmp_path.iterdir()) == []      # closing removed every spill file
 
 
 def package_files(folder: Path) -> dict[str, bytes]:

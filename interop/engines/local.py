@@ -109,7 +109,7 @@ class LocalEngine:
 
         items = read_parallel(list(paths), timezone=timezone, limits=limits, workers=self.processes,
                               validate_models=options.get("validate_models", False))
-        return group_inputs(items, timezone=timezone, **options)
+        return group_inputs(items, timezone=timezone, workers=self.processes, **options)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T], batch: int | None = None) -> Iterator[R]:
         """``fn`` over ``items`` in input order (see :func:`ordered_map`); ``batch`` items per task (default

@@ -45,7 +45,7 @@ import shutil
 import tempfile
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -72,10 +72,15 @@ SHARED_TYPES = frozenset({
 })
 
 DEFAULT_SPILL_AFTER = 50_000
+OFFSET_EVERY = 10_000              # spilled lines between two recorded offsets (the grain of placement ranges)
+PLACEMENT_JOBS_PER_WORKER = 4
+SUMMARY_FILE = "summaries.sqlite"  # the summary table once the input spills (read by the placement workers)
 
 
 class _SpillList:
-    """Encoded resources (``bytes``, one per line) kept in memory up to ``limit``, then appended to a file."""
+    """Encoded resources (``bytes``, one per line) kept in memory up to ``limit``; past it, all of them (the
+    ones in memory first) are in a file, with the byte offset of every :data:`OFFSET_EVERY`-th line so that
+    workers can each read a range of it."""
 
     def __init__(self, limit: int, folder_factory):
         self.limit = limit
@@ -83,27 +88,41 @@ class _SpillList:
         self.memory: list[bytes] = []
         self.handle = None
         self.path: Path | None = None
+        self.count = 0
+        self.offsets: list[int] = []     # offsets[i]: where line i * OFFSET_EVERY starts
 
     def append(self, encoded: bytes) -> None:
         if self.handle is None and len(self.memory) < self.limit:
             self.memory.append(encoded)
+            self.count += 1
             return
         if self.handle is None:
             self.path = self.folder_factory() / "read.ndjson"
             self.handle = open(self.path, "wb")
+            held, self.memory, self.count = self.memory, [], 0
+            for line in held:
+                self._write(line)
+        self._write(encoded)
+
+    def _write(self, encoded: bytes) -> None:
+        if self.count % OFFSET_EVERY == 0:
+            self.offsets.append(self.handle.tell())
         self.handle.write(encoded + b"\n")
+        self.count += 1
 
     @property
     def spilled(self) -> bool:
         return self.handle is not None
 
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self.memory
+    def finish(self) -> None:
         if self.handle is not None:
-            self.handle.flush()
-            with open(self.path, "rb") as handle:
-                for line in handle:
-                    yield line[:-1]
+            self.handle.close()
+
+    def chunks(self, parts: int) -> list[tuple[int, int, int]]:
+        """``(start, stop, byte offset)`` of about ``parts`` consecutive line ranges of the spilled file."""
+        step = max(1, -(-len(self.offsets) // max(parts, 1))) * OFFSET_EVERY
+        return [(start, min(start + step, self.count), self.offsets[start // OFFSET_EVERY])
+                for start in range(0, self.count, step)]
 
 
 def _version_rank(summary: Summary) -> tuple:
@@ -138,7 +157,7 @@ class Ingest:
     shared: dict[str, Resource]
     orphans: dict[str, Resource]
     patient_keys: list[str]
-    _partitions: list = field(default_factory=list)   # list of list[Resource] or Path
+    _partitions: list = field(default_factory=list)   # per partition: a list of entries, or its files (tuple)
     _workdir: Path | None = None
     _own_workdir: bool = False
 
@@ -156,7 +175,7 @@ class Ingest:
         """
         builder = RecordBuilder(self.shared)
         for partition in self._partitions:
-            if isinstance(partition, Path):
+            if isinstance(partition, tuple):
                 yield PartitionJob(partition, builder)
             else:
                 records = builder.build_all(partition)
@@ -171,9 +190,10 @@ class Ingest:
             shutil.rmtree(self._workdir, ignore_errors=True)
         else:
             for partition in self._partitions:
-                if isinstance(partition, Path):
-                    partition.unlink(missing_ok=True)
-            (self._workdir / "read.ndjson").unlink(missing_ok=True)
+                for path in partition if isinstance(partition, tuple) else ():
+                    path.unlink(missing_ok=True)
+            for name in ("read.ndjson", SUMMARY_FILE):
+                (self._workdir / name).unlink(missing_ok=True)
 
     def __enter__(self) -> "Ingest":
         return self
@@ -237,14 +257,15 @@ class RecordBuilder:
 
 @dataclass(frozen=True, slots=True)
 class PartitionJob:
-    """The records of one spilled partition, built when :meth:`records` runs (in a worker, typically)."""
+    """The records of one spilled partition (its files), built when :meth:`records` runs (in a worker,
+    typically)."""
 
-    path: Path
+    paths: tuple[Path, ...]
     builder: RecordBuilder
 
     def records(self) -> list[SubjectRecord]:
         with gc_paused():
-            return self.builder.build_all(_load_partition(self.path))
+            return self.builder.build_all(entry for path in self.paths for entry in _load_partition(path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,19 +401,20 @@ def read_on_site_clock(paths: Iterable[Path], *, zone: ZoneInfo,
 
 
 def group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str, workdir: Path | None = None,
-                 spill_after: int = DEFAULT_SPILL_AFTER, validate_models: bool = False) -> Ingest:
+                 spill_after: int = DEFAULT_SPILL_AFTER, validate_models: bool = False, workers: int = 1) -> Ingest:
     """Steps 2 and 3 (decide, group) over items read by :func:`read_on_site_clock` (in input order).
 
     The items may come from another reader of the same files (the Spark engine reads NDJSON in its
-    executors): the result depends only on the items and their order.
+    executors): the result depends only on the items and their order, not on ``workers`` (the processes
+    that place a spilled input's resources into partitions, step 3).
     """
     with gc_paused():   # the reading and grouping build acyclic data only (see gc_paused)
         return _group_inputs(items, timezone=timezone, workdir=workdir, spill_after=spill_after,
-                             validate_models=validate_models)
+                             validate_models=validate_models, workers=workers)
 
 
 def _group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str, workdir: Path | None,
-                  spill_after: int, validate_models: bool) -> Ingest:
+                  spill_after: int, validate_models: bool, workers: int) -> Ingest:
     issues: list[Issue] = []
     inventory = Inventory()
     state = {"workdir": workdir, "own": False}
@@ -423,6 +445,8 @@ def _group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str
                 local_times[item.file][0] += len(pending_local)
             table.add(summary)
             store.append(item.encoded)
+            if store.spilled and table.path is None:   # big input: the table moves to a file workers can read
+                table.move_to(folder() / SUMMARY_FILE)
             if item.full_url:
                 resolver.aliases.setdefault(item.full_url, summary.key)
                 base = full_url_base(item.full_url)
@@ -431,6 +455,7 @@ def _group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str
             for cid in item.contained_ids:
                 table.add_contained(f"{summary.key}#{cid}")
         table.finish()
+        store.finish()
         resolver.keys = table.keys
 
         for file, (count, key, path) in sorted(local_times.items()):
@@ -442,73 +467,184 @@ def _group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str
             issues.append(issue(info, f"{summary.key} {reason}",
                                 Location(file=summary.file, entry=summary.entry, resource=summary.key,
                                          element=summary.path)))
-        owners = _Owners(table, kept_of_repeated, resolver)
+        ownership, counts = compute_ownership(table, kept_of_repeated, resolver)
         shared_keys = frozenset(table.keys_of_types(SHARED_TYPES))
-        table.keys.known = owners.patients | shared_keys
-        partition_of = _partition_patients(owners.patient_keys, owners.resources_per_patient(), spill_after)
-        return _write_partitions(store, table, owners, partition_of, shared_keys, dropped, resolver, issues,
-                                 inventory, folder, state)
+        table.keys.known = ownership.patients | shared_keys
+        patient_keys = sorted(ownership.patients)
+        rules = PlacementRules(ownership, _partition_patients(patient_keys, counts, spill_after), shared_keys,
+                               {s.seq: (status, reason) for s, status, reason, _ in dropped})
+        if store.spilled:
+            partitions, shared, orphans = _place_spilled(store, table, resolver, rules, issues, inventory, workers)
+        else:
+            partitions, shared, orphans = _place_in_memory(store, table, resolver, rules, issues, inventory)
+        return Ingest(issues=issues, inventory=inventory, shared=shared, orphans=orphans, patient_keys=patient_keys,
+                      _partitions=partitions, _workdir=state["workdir"] if state["own"] or store.spilled else None,
+                      _own_workdir=state["own"])
     finally:
         table.close()
-        if store.handle is not None:
-            store.handle.close()
+        store.finish()
 
 
-def _write_partitions(store: "_SpillList", table: SummaryTable, owners: "_Owners", partition_of: dict[str, int],
-                      shared_keys: frozenset[str], dropped: list, resolver: ReferenceResolver, issues: list[Issue],
-                      inventory: Inventory, folder, state: dict) -> Ingest:
-    """Step 3: rewrite references and put each kept resource in its patient's partition (or shared/orphans)."""
-    n_partitions = max(partition_of.values(), default=-1) + 1
-    spill = store.spilled
-    partitions: list = [[] for _ in range(n_partitions)] if not spill else []
-    handles = []
-    if spill:
-        base = folder()
-        for i in range(n_partitions):
-            path = base / f"partition-{i:05d}.ndjson"
-            partitions.append(path)
-            handles.append(open(path, "wb"))
+@dataclass(slots=True)
+class PlacementRules:
+    """What step 3 needs besides a resource's summary: owners, partitions, shared keys, dropped copies."""
+
+    ownership: "Ownership"
+    partition_of: dict[str, int]
+    shared_keys: frozenset[str]
+    dropped_by_seq: dict[int, tuple[str, str]]
+
+    @property
+    def partitions(self) -> int:
+        return max(self.partition_of.values(), default=-1) + 1
+
+
+@dataclass(slots=True)
+class Placed:
+    """Where one resource goes (step 3): its inventory entry, its issues, and its destination."""
+
+    entry: InventoryEntry
+    issues: list[Issue]
+    kind: str                        # dropped | kept | shared | orphan
+    source: SourceRef | None = None
+    encoded: bytes = b""
+    partition: int | None = None
+    line: bytes = b""                # kept: the partition line [owner, source, resource, shared refs]
+    shared_refs: tuple[str, ...] = ()
+
+
+def place(summary: Summary, encoded: bytes, resolver: ReferenceResolver, rules: PlacementRules) -> Placed:
+    """Settle one resource's references and decide where it goes (pure apart from key lookups)."""
+    ownership = rules.ownership
+    if summary.seq in rules.dropped_by_seq:
+        status, reason = rules.dropped_by_seq[summary.seq]
+        return Placed(_entry(summary, ownership.owner_of_key(summary.key), status, reason), [], "dropped")
+    encoded, unresolved, targets = settle_references(summary.references, summary.key, encoded, resolver)
+    issues = [issue(codes.FHIR011, f"reference {ref[:120]!r} does not resolve",
+                    Location(file=summary.file, entry=summary.entry, resource=summary.key,
+                             element=_join_path(summary.path, path))) for path, ref in unresolved]
+    source = SourceRef(summary.file, summary.entry, summary.key, summary.version,
+                       None if summary.version else summary.sha256, summary.path)
+    owner = ownership.owner_of_kept(summary)
+    if owner is not None:
+        shared_refs = tuple(t for t in targets if t.split("#", 1)[0] in rules.shared_keys)
+        # the line [owner, source, resource, shared refs], composed without decoding the resource
+        line = (b"[" + orjson.dumps(owner) + b"," + orjson.dumps(_source_tuple(source)) + b"," + encoded + b","
+                + orjson.dumps(shared_refs) + b"]\n")
+        return Placed(_entry(summary, owner, "kept", None), issues, "kept", source, encoded,
+                      rules.partition_of[owner], line, shared_refs)
+    if summary.rtype in SHARED_TYPES:
+        return Placed(_entry(summary, None, "shared", None), issues, "shared", source, encoded)
+    reason = _orphan_reason(summary, resolver)
+    issues.append(issue(codes.FHIR015, f"{summary.key} {reason}",
+                        Location(file=summary.file, entry=summary.entry, resource=summary.key)))
+    return Placed(_entry(summary, None, "orphan", reason), issues, "orphan", source, encoded)
+
+
+def _place_in_memory(store: "_SpillList", table: SummaryTable, resolver: ReferenceResolver, rules: PlacementRules,
+                     issues: list[Issue], inventory: Inventory):
+    """Step 3 for an input held in memory: partitions are lists of ``(owner, resource, shared refs)``."""
+    partitions: list = [[] for _ in range(rules.partitions)]
     shared: dict[str, Resource] = {}
     orphans: dict[str, Resource] = {}
-    dropped_by_seq = {s.seq: (status, reason) for s, status, reason, _ in dropped}
+    for encoded, summary in zip(store.memory, table.in_order(), strict=True):
+        placed = place(summary, encoded, resolver, rules)
+        inventory.add(placed.entry)
+        issues.extend(placed.issues)
+        if placed.kind == "kept":
+            resource = Resource(orjson.loads(placed.encoded), placed.source)
+            partitions[placed.partition].append((placed.entry.patient, resource, placed.shared_refs))
+        elif placed.kind in ("shared", "orphan"):
+            (shared if placed.kind == "shared" else orphans)[summary.key] = Resource(orjson.loads(placed.encoded),
+                                                                                     placed.source)
+    return partitions, shared, orphans
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementJob:
+    """One range of a spilled input for :func:`place_range` (picklable: runs in a worker process)."""
+
+    spill: Path
+    table: Path
+    start: int
+    stop: int
+    offset: int
+    chunk: int
+    aliases: dict[str, str]
+    bases: frozenset[str]
+    known: frozenset[str]
+    rules: PlacementRules
+
+
+@dataclass(slots=True)
+class PlacedRange:
+    """What :func:`place_range` gives back: entries and issues in reading order, shared and orphan resources,
+    and the partition files it wrote (partition number -> file)."""
+
+    entries: list[InventoryEntry]
+    issues: list[Issue]
+    kept_apart: list[tuple[str, str, SourceRef, bytes]]   # (kind, key, source, encoded) of shared and orphans
+    files: dict[int, Path]
+
+
+def place_range(job: PlacementJob) -> PlacedRange:
+    """Step 3 over one range of the spilled input: each partition's lines go to
+    ``partition-<partition>-<chunk>.ndjson`` beside the spill file."""
+    table = SummaryTable.reader(job.table)
+    table.keys.known = job.known
+    resolver = ReferenceResolver(table.keys, job.aliases, set(job.bases))
+    rules = replace(job.rules, ownership=replace(job.rules.ownership, resolver=resolver, table=table))
+    out = PlacedRange([], [], [], {})
+    handles: dict[int, object] = {}
     try:
-        for encoded, summary in zip(store, table.in_order(), strict=True):
-            if summary.seq in dropped_by_seq:
-                status, reason = dropped_by_seq[summary.seq]
-                inventory.add(_entry(summary, owners.owner_of_key(summary.key), status, reason))
-                continue
-            encoded, unresolved, targets = settle_references(summary.references, summary.key, encoded, resolver)
-            for path, ref in unresolved:
-                issues.append(issue(codes.FHIR011, f"reference {ref[:120]!r} does not resolve",
-                                    Location(file=summary.file, entry=summary.entry, resource=summary.key,
-                                             element=_join_path(summary.path, path))))
-            source = SourceRef(summary.file, summary.entry, summary.key, summary.version,
-                               None if summary.version else summary.sha256, summary.path)
-            owner = owners.owner_of_kept(summary)
-            if owner is not None:
-                inventory.add(_entry(summary, owner, "kept", None))
-                part = partition_of[owner]
-                shared_refs = tuple(t for t in targets if t.split("#", 1)[0] in shared_keys)
-                if spill:   # the line [owner, source, resource, shared refs], composed without decoding the resource
-                    handles[part].write(b"[" + orjson.dumps(owner) + b"," + orjson.dumps(_source_tuple(source))
-                                        + b"," + encoded + b"," + orjson.dumps(shared_refs) + b"]\n")
-                else:
-                    partitions[part].append((owner, Resource(orjson.loads(encoded), source), shared_refs))
-            elif summary.rtype in SHARED_TYPES:
-                inventory.add(_entry(summary, None, "shared", None))
-                shared[summary.key] = Resource(orjson.loads(encoded), source)
-            else:
-                reason = _orphan_reason(summary, resolver)
-                inventory.add(_entry(summary, None, "orphan", reason))
-                issues.append(issue(codes.FHIR015, f"{summary.key} {reason}",
-                                    Location(file=summary.file, entry=summary.entry, resource=summary.key)))
-                orphans[summary.key] = Resource(orjson.loads(encoded), source)
+        with gc_paused(), open(job.spill, "rb") as spill:
+            spill.seek(job.offset)
+            for summary in table.in_order(job.start, job.stop):
+                placed = place(summary, spill.readline()[:-1], resolver, rules)
+                out.entries.append(placed.entry)
+                out.issues.extend(placed.issues)
+                if placed.kind == "kept":
+                    handle = handles.get(placed.partition)
+                    if handle is None:
+                        out.files[placed.partition] = job.spill.parent / \
+                            f"partition-{placed.partition:05d}-{job.chunk:05d}.ndjson"
+                        handle = handles[placed.partition] = open(out.files[placed.partition], "wb")
+                    handle.write(placed.line)
+                elif placed.kind in ("shared", "orphan"):
+                    out.kept_apart.append((placed.kind, summary.key, placed.source, placed.encoded))
     finally:
-        for handle in handles:
+        for handle in handles.values():
             handle.close()
-    return Ingest(issues=issues, inventory=inventory, shared=shared, orphans=orphans,
-                  patient_keys=owners.patient_keys, _partitions=partitions,
-                  _workdir=state["workdir"] if state["own"] or spill else None, _own_workdir=state["own"])
+        table.close()
+    return out
+
+
+def _place_spilled(store: "_SpillList", table: SummaryTable, resolver: ReferenceResolver, rules: PlacementRules,
+                   issues: list[Issue], inventory: Inventory, workers: int):
+    """Step 3 for a spilled input: ranges of it placed by ``workers`` processes (this one when 1), each writing
+    its own partition files; entries, issues and shared resources merged back in reading order."""
+    from interop.engines.local import ordered_map   # the engines' pool; not at the top (engines import this)
+
+    jobs = [PlacementJob(store.path, table.path, start, stop, offset, chunk, dict(resolver.aliases),
+                         frozenset(resolver.bases), table.keys.known, replace(rules, ownership=rules.ownership.shipped()))
+            for chunk, (start, stop, offset) in enumerate(store.chunks(_placement_jobs(workers)))]
+    files: list[list[Path]] = [[] for _ in range(rules.partitions)]
+    shared: dict[str, Resource] = {}
+    orphans: dict[str, Resource] = {}
+    for placed in ordered_map(place_range, jobs, workers=workers, batch=1, window=2 * max(workers, 1)):
+        for entry in placed.entries:
+            inventory.add(entry)
+        issues.extend(placed.issues)
+        for kind, key, source, encoded in placed.kept_apart:
+            (shared if kind == "shared" else orphans)[key] = Resource(orjson.loads(encoded), source)
+        for part, path in placed.files.items():
+            files[part].append(path)
+    return [tuple(paths) for paths in files], shared, orphans
+
+
+def _placement_jobs(workers: int) -> int:
+    """Ranges the spilled input is cut into: one in this process, a few per worker otherwise."""
+    return 1 if workers <= 1 else PLACEMENT_JOBS_PER_WORKER * workers
 
 
 def _choose_copies(repeated: Iterable[list[Summary]]):
@@ -536,40 +672,21 @@ def _choose_copies(repeated: Iterable[list[Summary]]):
     return kept_of, dropped
 
 
-class _Owners:
+@dataclass(slots=True)
+class Ownership:
     """The patient each kept resource belongs to.
 
     Direct owners (the Patient itself, or the Patient a ``PATIENT_LINKS`` element refers to) are a pure
     function of the resource's summary, recomputed when asked; only the resources owned *indirectly* (through
     an ``INDIRECT_LINKS`` element pointing at an owned resource) and the patients are held in memory.
+    ``resolver`` and ``table`` are live objects of the process using it (not shipped to workers).
     """
 
-    def __init__(self, table: SummaryTable, kept_of_repeated: dict[str, Summary], resolver: ReferenceResolver):
-        self.table, self.kept_of_repeated, self.resolver = table, kept_of_repeated, resolver
-        self.patient_keys = table.keys_of_type("Patient")
-        self.patients = frozenset(self.patient_keys)
-        self.indirect: dict[str, str] = {}
-        self._direct_counts: dict[str, int] = defaultdict(int)
-        unowned: list[Links | Summary] = []
-        for summary in self._kept_in_first_reading_order():
-            owner = self.direct_owner(summary)
-            if owner is not None:
-                self._direct_counts[owner] += 1
-            elif summary.rtype not in SHARED_TYPES:
-                unowned.append(summary)
-        self._resolve_indirect(unowned)
-
-    def _kept_in_first_reading_order(self) -> Iterator[Links | Summary]:
-        """The kept copy of every key (its links), keys in the order they were first read."""
-        seen_repeated: set[str] = set()
-        for summary in self.table.links_in_order():
-            kept = self.kept_of_repeated.get(summary.key)
-            if kept is not None:
-                if summary.key in seen_repeated:
-                    continue
-                seen_repeated.add(summary.key)
-                summary = kept
-            yield summary
+    patients: frozenset[str]
+    indirect: dict[str, str]
+    kept_of_repeated: dict[str, Summary]
+    resolver: ReferenceResolver | None = None
+    table: SummaryTable | None = None
 
     def direct_owner(self, summary: Links | Summary) -> str | None:
         if summary.rtype == "Patient":
@@ -582,22 +699,6 @@ class _Owners:
                 return target
         return None
 
-    def _resolve_indirect(self, unowned: list[Links | Summary]) -> None:
-        """Owners through an owned resource (repeated until stable; chains are short)."""
-        changed = True
-        while changed:
-            changed = False
-            for summary in unowned:
-                if summary.key in self.indirect:
-                    continue
-                for ref in summary.indirect + summary.links:
-                    target, found = self.resolver.resolve(ref, summary.key)
-                    owner = self.owner_of_key(target.split("#", 1)[0]) if found else None
-                    if owner is not None:
-                        self.indirect[summary.key] = owner
-                        changed = True
-                        break
-
     def owner_of_kept(self, summary: Summary) -> str | None:
         """The owner of a kept copy."""
         return self.direct_owner(summary) or self.indirect.get(summary.key)
@@ -609,11 +710,58 @@ class _Owners:
         kept = self.kept_of_repeated.get(key) or self.table.first_of(key)
         return self.direct_owner(kept) if kept is not None else None
 
-    def resources_per_patient(self) -> dict[str, int]:
-        counts = dict(self._direct_counts)
-        for owner in self.indirect.values():
-            counts[owner] = counts.get(owner, 0) + 1
-        return counts
+    def shipped(self) -> "Ownership":
+        """This ownership without its live objects (to send to a worker, which adds its own)."""
+        return replace(self, resolver=None, table=None)
+
+
+def compute_ownership(table: SummaryTable, kept_of_repeated: dict[str, Summary],
+                      resolver: ReferenceResolver) -> tuple[Ownership, dict[str, int]]:
+    """Every kept resource's owner, and the number of resources per patient (for sizing partitions)."""
+    ownership = Ownership(frozenset(table.keys_of_type("Patient")), {}, kept_of_repeated, resolver, table)
+    counts: dict[str, int] = defaultdict(int)
+    unowned: list[Links | Summary] = []
+    for summary in _kept_in_first_reading_order(table, kept_of_repeated):
+        owner = ownership.direct_owner(summary)
+        if owner is not None:
+            counts[owner] += 1
+        elif summary.rtype not in SHARED_TYPES:
+            unowned.append(summary)
+    _resolve_indirect(ownership, unowned)
+    for owner in ownership.indirect.values():
+        counts[owner] += 1
+    return ownership, dict(counts)
+
+
+def _kept_in_first_reading_order(table: SummaryTable, kept_of_repeated: dict[str, Summary]
+                                 ) -> Iterator[Links | Summary]:
+    """The kept copy of every key (its links), keys in the order they were first read."""
+    seen_repeated: set[str] = set()
+    for summary in table.links_in_order():
+        kept = kept_of_repeated.get(summary.key)
+        if kept is not None:
+            if summary.key in seen_repeated:
+                continue
+            seen_repeated.add(summary.key)
+            summary = kept
+        yield summary
+
+
+def _resolve_indirect(ownership: Ownership, unowned: list[Links | Summary]) -> None:
+    """Owners through an owned resource (repeated until stable; chains are short)."""
+    changed = True
+    while changed:
+        changed = False
+        for summary in unowned:
+            if summary.key in ownership.indirect:
+                continue
+            for ref in summary.indirect + summary.links:
+                target, found = ownership.resolver.resolve(ref, summary.key)
+                owner = ownership.owner_of_key(target.split("#", 1)[0]) if found else None
+                if owner is not None:
+                    ownership.indirect[summary.key] = owner
+                    changed = True
+                    break
 
 
 def _partition_patients(patient_keys: list[str], counts: dict[str, int], size: int) -> dict[str, int]:

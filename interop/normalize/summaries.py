@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
+from pathlib import Path
 from typing import NamedTuple
 
 import orjson
@@ -118,21 +119,51 @@ class KeySet:
         return key in self.known or self._cached(key)
 
 
+def _connect(name: str) -> sqlite3.Connection:
+    """A connection tuned for one writer that needs no crash safety (the data is rebuilt by rerunning)."""
+    db = sqlite3.connect(name, isolation_level=None)
+    for pragma in ("journal_mode = OFF", "synchronous = OFF", f"cache_size = -{CACHE_KIB}", "temp_store = FILE"):
+        db.execute(f"PRAGMA {pragma}")
+    return db
+
+
 class SummaryTable:
     """The summaries of one ingest run (see the module docstring)."""
 
     def __init__(self) -> None:
         # "" = a private temporary on-disk database, deleted by SQLite when the connection closes
-        self._db = sqlite3.connect("", isolation_level=None)
-        for pragma in ("journal_mode = OFF", "synchronous = OFF", f"cache_size = -{CACHE_KIB}",
-                       "temp_store = FILE"):
-            self._db.execute(f"PRAGMA {pragma}")
+        self._db = _connect("")
         self._db.executescript(_SCHEMA)
         self._db.execute("BEGIN")
         self._rows: list[tuple] = []
         self._contained: list[tuple] = []
         self.count = 0
         self.keys: KeySet | None = None
+        self.path: Path | None = None      # set by move_to: a file other processes can read
+
+    def move_to(self, path: Path) -> None:
+        """Carry on in a database file at ``path`` (before :meth:`finish`), so that worker processes can read
+        it (:meth:`reader`). Ingest moves there when it starts spilling: a small run never touches the disk."""
+        self._flush()
+        self._db.execute("COMMIT")
+        target = sqlite3.connect(str(path))
+        self._db.backup(target)
+        target.close()
+        self._db.close()
+        self._db = _connect(str(path))
+        self._db.execute("BEGIN")
+        self.path = path
+
+    @classmethod
+    def reader(cls, path: Path) -> "SummaryTable":
+        """A read-only view of a finished table's file (in another process); :meth:`add` is not available."""
+        table = cls.__new__(cls)
+        table._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        table._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        table._rows, table._contained, table.path = [], [], path
+        table.count = table._db.execute("SELECT COUNT(*) FROM summary").fetchone()[0]
+        table.keys = KeySet(table._db)
+        return table
 
     def add(self, summary: Summary) -> None:
         self._rows.append(summary.to_row())
@@ -172,9 +203,11 @@ class SummaryTable:
                 "SELECT seq, key, rtype, links, indirect FROM summary ORDER BY seq"):
             yield Links(seq, key, rtype, _unpack(links), _unpack(indirect))
 
-    def in_order(self) -> Iterator[Summary]:
-        """Every summary in reading order (streamed)."""
-        for row in self._db.execute(f"SELECT {_COLUMNS} FROM summary ORDER BY seq"):
+    def in_order(self, start: int = 0, stop: int | None = None) -> Iterator[Summary]:
+        """The summaries with ``start <= seq < stop`` (default: all) in reading order (streamed)."""
+        stop = self.count if stop is None else stop
+        for row in self._db.execute(f"SELECT {_COLUMNS} FROM summary WHERE seq >= ? AND seq < ? ORDER BY seq",
+                                    (start, stop)):
             yield Summary.from_row(row)
 
     def keys_of_type(self, rtype: str) -> list[str]:
