@@ -70,3 +70,23 @@ def test_inventory_keeps_order_counts_and_dropped_entries_past_one_insert_batch(
     assert inventory.counts_by_type() == {"(unreadable)": {"input": 1, "unreadable": 1},
                                           "Observation": {"duplicate": 1, "input": 25_000, "kept": 24_999}}
     assert [(e.entry, e.status) for e in inventory.dropped()] == [(10_500, "duplicate"), (3, "unreadable")]
+
+
+def test_spilled_lines_can_be_read_back_from_any_recorded_offset(tmp_path, monkeypatch):
+    from interop.normalize import inputs
+
+    monkeypatch.setattr(inputs, "OFFSET_EVERY", 5)
+    store = inputs._SpillList(3, lambda: tmp_path)
+    lines = [b'{"n":%d}' % n for n in range(23)]
+    for line in lines:
+        store.append(line)
+    store.finish()
+    assert store.spilled and store.memory == [] and store.count == 23     # the first 3 moved to the file too
+    assert (tmp_path / "read.ndjson").read_bytes() == b"".join(line + b"\n" for line in lines)
+    chunks = store.chunks(2)
+    assert [(start, stop) for start, stop, _ in chunks] == [(0, 15), (15, 23)]
+    with open(store.path, "rb") as handle:
+        for start, stop, offset in chunks:
+            handle.seek(offset)
+            assert [handle.readline()[:-1] for _ in range(start, stop)] == lines[start:stop]
+    assert [(start, stop) for start, stop, _ in store.chunks(1)] == [(0, 23)]
