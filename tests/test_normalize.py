@@ -154,6 +154,30 @@ def test_spilled_run_gives_the_same_records_as_in_memory(tmp_path):
                                                                    "Observation/o0-2"]
 
 
+def test_a_run_that_fails_while_reading_removes_what_it_spilled(tmp_path, monkeypatch):
+    import tempfile
+
+    from interop.normalize.inputs import group_inputs, read_on_site_clock, load_zone
+
+    write_ndjson(tmp_path / "in" / "all.ndjson", [patient(f"p{n}") for n in range(20)])
+
+    def failing_after_ten():
+        for n, item in enumerate(read_on_site_clock([tmp_path / "in"], zone=load_zone("UTC"))):
+            if n == 10:
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        group_inputs(failing_after_ten(), timezone="UTC", spill_after=3)
+    assert list((tmp_path / "tmp").iterdir()) == []
+    given = tmp_path / "work"
+    with pytest.raises(KeyboardInterrupt):
+        group_inputs(failing_after_ten(), timezone="UTC", spill_after=3, workdir=given)
+    assert list(given.iterdir()) == []
+
+
 def test_inventory_counts_every_input_resource(tmp_path):
     write_ndjson(tmp_path / "in" / "a.ndjson", [patient("p1"), patient("p1"), observation("o1", "Patient/zz")])
     (tmp_path / "in" / "a.ndjson").open("ab").write(b"{broken\n")

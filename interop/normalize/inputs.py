@@ -184,16 +184,7 @@ class Ingest:
 
     def close(self) -> None:
         """Remove the spill files (and the work folder if this run created it)."""
-        if self._workdir is None:
-            return
-        if self._own_workdir:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-        else:
-            for partition in self._partitions:
-                for path in partition if isinstance(partition, tuple) else ():
-                    path.unlink(missing_ok=True)
-            for name in ("read.ndjson", SUMMARY_FILE):
-                (self._workdir / name).unlink(missing_ok=True)
+        _remove_spill(self._workdir, own=self._own_workdir)
 
     def __enter__(self) -> "Ingest":
         return self
@@ -480,9 +471,27 @@ def _group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str
         return Ingest(issues=issues, inventory=inventory, shared=shared, orphans=orphans, patient_keys=patient_keys,
                       _partitions=partitions, _workdir=state["workdir"] if state["own"] or store.spilled else None,
                       _own_workdir=state["own"])
+    except BaseException:
+        table.close()
+        store.finish()
+        _remove_spill(state["workdir"], own=state["own"])
+        raise
     finally:
         table.close()
         store.finish()
+
+
+def _remove_spill(workdir: Path | None, *, own: bool) -> None:
+    """Remove what a failed run spilled: the folder it created, or its files in the caller's folder."""
+    if workdir is None:
+        return
+    if own:
+        shutil.rmtree(workdir, ignore_errors=True)
+        return
+    for path in Path(workdir).glob("partition-*.ndjson"):
+        path.unlink(missing_ok=True)
+    for name in ("read.ndjson", SUMMARY_FILE):
+        (Path(workdir) / name).unlink(missing_ok=True)
 
 
 @dataclass(slots=True)
