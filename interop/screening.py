@@ -251,17 +251,18 @@ def collect_screening(screened: Iterable[tuple[str, list[ScreeningResult]]], *, 
 
 def run_screening(paths: Iterable[Path], *, studies: tuple[str, ...], namer: Namer, out: Path,
                   as_of: date | None = None, on_patient: Callable[[], None] | None = None,
-                  workers: int | None = None) -> ScreeningSummary:
+                  workers: int | None = None, engine: str = "local") -> ScreeningSummary:
     """Read the inputs (bundle, folder, Bulk NDJSON), screen every patient for every study in one pass, and
     write ``<out>/<study>/screening.{json,csv,html}`` while screening (see :class:`StudyReportWriter`).
 
-    Runs on the local engine (``workers`` processes, default every core; the same reports for any number).
-    ``namer`` must be picklable when ``workers`` > 1 (:class:`PseudonymNamer`, :func:`identifier_namer`).
-    The reports appear in ``out`` only if the whole run succeeds (:func:`staged_output`).
+    Runs on ``engine`` (:mod:`interop.engines`): ``local`` with ``workers`` processes (default every core), or
+    ``spark``; the same reports either way. ``namer`` must be picklable (:class:`PseudonymNamer`,
+    :func:`identifier_namer`). The reports appear in ``out`` only if the whole run succeeds
+    (:func:`staged_output`).
     """
-    from interop.engines import LocalEngine
+    from interop.engines import open_engine
 
-    engine = LocalEngine(workers=workers)
+    engine = open_engine(engine, workers=workers) if engine == "local" else open_engine(engine)
     timezone = load_study(studies[0]).timezone
     result_issues: list[Issue] = []
     with engine.open(list(paths), timezone=timezone) as ingest, staged_output(out) as work, ExitStack() as writing:

@@ -57,3 +57,18 @@ def test_spark_package_is_the_local_package(tmp_path, monkeypatch):
     assert "dm.xpt" in packages["local"]
     assert packages["spark"].keys() == packages["local"].keys()
     assert [name for name in packages["local"] if packages["local"][name] != packages["spark"][name]] == []
+
+
+def test_screening_reports_on_spark_are_the_local_reports(spark_engine, tmp_path, monkeypatch):
+    from interop.normalize.pseudonym import PseudonymKey
+    from interop.screening import PseudonymNamer, run_screening
+
+    monkeypatch.setenv("SPARK_MASTER", "local[2]")
+    namer = PseudonymNamer(PseudonymKey(b"test key", origin="test"))
+    inputs = [SAMPLES / "len-cdm" / "ndjson"]
+    local = run_screening(inputs, studies=("len-cdm", "len-cle"), namer=namer, out=tmp_path / "local", workers=2)
+    spark = run_screening(inputs, studies=("len-cdm", "len-cle"), namer=namer, out=tmp_path / "spark",
+                          engine="spark")
+    assert local.studies["len-cdm"].counts() == spark.studies["len-cdm"].counts()
+    assert local.studies["len-cdm"].screened == 28
+    assert [p.read_bytes() for p in spark.files] == [p.read_bytes() for p in local.files]

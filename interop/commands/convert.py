@@ -33,6 +33,7 @@ class FailOn(str, Enum):
     never = "never"
 
 
+ENGINE_HELP = "local (process pool) or spark (pyspark extra; master from $SPARK_MASTER)."
 WORKERS_HELP = "Worker processes (default: every core; the output is the same bytes for any number)."
 
 
@@ -76,8 +77,7 @@ def convert_command(
                                            help="Run CDISC CORE and our conformance checks into validation/.")] = False,
     core: Annotated[bool, typer.Option("--core/--no-core", help="With --validate: also run CDISC CORE.")] = True,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help=WORKERS_HELP)] = None,
-    engine: Annotated[Optional[Engine], typer.Option("--engine", help="local (process pool) or spark (pyspark extra; master "
-                                                            "from $SPARK_MASTER).")] = None,
+    engine: Annotated[Optional[Engine], typer.Option("--engine", help=ENGINE_HELP)] = None,
     created: Annotated[Optional[datetime], typer.Option(
         "--created", help="Package timestamp (XPT headers, define.xml). Default: the latest date in the data.")] = None,
     meddra: Annotated[Optional[Path], typer.Option(

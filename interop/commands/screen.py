@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from cdisc.issues import ConversionError, Severity
-from interop.commands.convert import WORKERS_HELP, FailOn, OutputFormat, exit_code
+from interop.commands.convert import ENGINE_HELP, WORKERS_HELP, Engine, FailOn, OutputFormat, exit_code
 from mappings.study import STUDY_KEYS
 
 
@@ -52,6 +52,7 @@ def screen_command(
     output_format: Annotated[OutputFormat, typer.Option("--format", help="human or json.")] = OutputFormat.human,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on issues at or above this severity.")] = FailOn.error,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help=WORKERS_HELP)] = None,
+    engine: Annotated[Optional[Engine], typer.Option("--engine", help=ENGINE_HELP)] = None,
 ) -> None:
     """Screen every patient of the inputs against the trials' criteria; write per-trial reports.
 
@@ -73,7 +74,7 @@ def screen_command(
             task = progress.add_task("screening patients", total=None)
             summary = run_screening(inputs, studies=tuple(dict.fromkeys(study)), namer=namer, out=out,
                                     as_of=as_of.date() if as_of else None, on_patient=lambda: progress.advance(task),
-                                    workers=workers)
+                                    workers=workers, engine=(engine or Engine.local).value)
     except ConversionError as err:
         console.print(f"[red]error[/red] {err.issue.code}: {err.issue.message} {err.issue.where}")
         raise typer.Exit(2)
