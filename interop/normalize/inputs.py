@@ -30,10 +30,13 @@ What happens, in three steps:
    reference data (:data:`SHARED_TYPES`) has no owner; anything else is an orphan (FHIR015).
 3. **Group**: references are settled to canonical keys (``settle_references``; FHIR011 when they do not
    resolve) and each patient's resources are written to a partition (a contiguous range of sorted
-   patient keys, sized to about ``spill_after`` resources), with their references to shared resources.
-   :meth:`Ingest.subjects` yields the records partition by partition; :meth:`Ingest.record_jobs` hands
-   the partitions to an engine, whose workers build the records. Memory grows with one partition (at
-   least the largest patient) and with the number of patients (a few dozen bytes each), not the input.
+   patient keys, sized to about ``spill_after`` resources), with their references to shared resources
+   (:func:`place`). A spilled input is placed by ``workers`` processes, one range of it each
+   (:func:`place_range`); what they report is merged in reading order, so the result does not depend on
+   ``workers``. :meth:`Ingest.subjects` yields the records partition by partition;
+   :meth:`Ingest.record_jobs` hands the partitions to an engine, whose workers build the records. Memory
+   grows with one partition (at least the largest patient) and with the number of patients (a few dozen
+   bytes each), not with the number of resources.
 
 Known limit: a single JSON file (e.g. one huge Bundle) is parsed whole; NDJSON is read line by line.
 """
