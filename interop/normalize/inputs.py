@@ -433,21 +433,20 @@ def _group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str
                                                  path=item.path, patient=None, status="unreadable",
                                                  reason=item.issues[0].message if item.issues else "unreadable"))
                 continue
-            summary = Summary.of(table.count, item)
             if pending_local:
-                local_times.setdefault(item.file, [0, summary.key, _join_path(item.path, pending_local[0])])
+                local_times.setdefault(item.file, [0, item.key, _join_path(item.path, pending_local[0])])
                 local_times[item.file][0] += len(pending_local)
-            table.add(summary)
+            table.add_prepared(item)
             store.append(item.encoded)
             if store.spilled and table.path is None:   # big input: the table moves to a file workers can read
                 table.move_to(folder() / SUMMARY_FILE)
             if item.full_url:
-                resolver.aliases.setdefault(item.full_url, summary.key)
+                resolver.aliases.setdefault(item.full_url, item.key)
                 base = full_url_base(item.full_url)
                 if base:
                     resolver.bases.add(base)
             for cid in item.contained_ids:
-                table.add_contained(f"{summary.key}#{cid}")
+                table.add_contained(f"{item.key}#{cid}")
         table.finish()
         store.finish()
         resolver.keys = table.keys

@@ -23,6 +23,7 @@ from cdisc.issues import Issue, Location, issue
 from interop import codes
 from interop.ingest.readers import ReadItem
 from interop.normalize.references import ReferenceResolver, canonical_form, content_hash, resource_key
+from interop.normalize.summaries import pack
 
 # elements that tie a resource directly to a patient, in order of preference
 PATIENT_LINKS = ("patient", "subject", "beneficiary", "individual", "for")
@@ -36,7 +37,9 @@ ReferenceNote = tuple[Steps, str, str | None]
 
 @dataclass(slots=True)
 class PreparedItem:
-    """A readable input resource after :func:`prepare`: the summary fields and the encoded resource."""
+    """A readable input resource after :func:`prepare`: the summary fields and the encoded resource.
+
+    The lists are packed (JSON bytes) where they are made, because the grouping step only stores them."""
 
     file: str
     entry: int | None
@@ -48,10 +51,10 @@ class PreparedItem:
     version: str | None
     last_updated: str | None
     sha256: str
-    links: tuple[str, ...]           # raw references of the PATIENT_LINKS elements
-    indirect: tuple[str, ...]        # raw references of the INDIRECT_LINKS elements
+    links: bytes | None              # raw references of the PATIENT_LINKS elements (packed, see summaries.pack)
+    indirect: bytes | None           # raw references of the INDIRECT_LINKS elements (packed)
     contained_ids: tuple[str, ...]
-    references: tuple[ReferenceNote, ...]
+    references: bytes | None         # a ReferenceNote per reference (packed)
     encoded: bytes                   # the resource as JSON, references in canonical form where decided
 
     def decode(self) -> dict:
@@ -70,8 +73,8 @@ def prepare(item: ReadItem, *, validate_models: bool = False) -> PreparedItem:
         issues.extend(_model_issues(item, key))
     meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
     sha256 = item.sha256 or content_hash(data)
-    links, indirect = _links(data, PATIENT_LINKS), _links(data, INDIRECT_LINKS)
-    references = canonicalise_references(data, key)
+    links, indirect = pack(_links(data, PATIENT_LINKS)), pack(_links(data, INDIRECT_LINKS))
+    references = pack(canonicalise_references(data, key))
     return PreparedItem(file=item.file, entry=item.entry, path=item.path, full_url=item.full_url, issues=issues,
                         key=key, rtype=data["resourceType"], version=meta.get("versionId"),
                         last_updated=meta.get("lastUpdated"), sha256=sha256, links=links, indirect=indirect,

@@ -59,15 +59,9 @@ class Summary:
     indirect: tuple[str, ...]    # raw references of the indirect-link elements
     references: tuple = ()       # ReferenceNote of every reference (interop.normalize.prepared)
 
-    @classmethod
-    def of(cls, seq: int, prepared) -> "Summary":
-        """The summary of a :class:`~interop.normalize.prepared.PreparedItem`, ``seq``-th in reading order."""
-        return cls(seq, prepared.key, prepared.rtype, prepared.file, prepared.entry, prepared.path, prepared.version,
-                   prepared.last_updated, prepared.sha256, prepared.links, prepared.indirect, prepared.references)
-
     def to_row(self) -> tuple:
         return (self.seq, self.key, self.rtype, self.file, self.entry, self.path, self.version, self.last_updated,
-                self.sha256, _pack(self.links), _pack(self.indirect), _pack(self.references))
+                self.sha256, pack(self.links), pack(self.indirect), pack(self.references))
 
     @classmethod
     def from_row(cls, row: tuple) -> "Summary":
@@ -84,11 +78,11 @@ class Links(NamedTuple):
     indirect: tuple[str, ...]
 
 
-def _pack(references: tuple) -> bytes | None:
+def pack(references: tuple) -> bytes | None:
     """References as one JSON array (None when there are none, the common case for ``indirect``).
     Nested tuples come back as lists.
 
-    >>> _unpack(_pack(("Patient/1", "Group/g"))), _unpack(_pack(()))
+    >>> _unpack(pack(("Patient/1", "Group/g"))), _unpack(pack(()))
     (('Patient/1', 'Group/g'), ())
     """
     return orjson.dumps(references) if references else None
@@ -166,7 +160,19 @@ class SummaryTable:
         return table
 
     def add(self, summary: Summary) -> None:
-        self._rows.append(summary.to_row())
+        self._add_row(summary.to_row())
+
+    def add_prepared(self, prepared) -> int:
+        """Add the summary of a :class:`~interop.normalize.prepared.PreparedItem` (its reference lists come
+        packed from the worker, so no :class:`Summary` is built here); returns its ``seq``."""
+        seq = self.count
+        self._add_row((seq, prepared.key, prepared.rtype, prepared.file, prepared.entry, prepared.path,
+                       prepared.version, prepared.last_updated, prepared.sha256, prepared.links, prepared.indirect,
+                       prepared.references))
+        return seq
+
+    def _add_row(self, row: tuple) -> None:
+        self._rows.append(row)
         self.count += 1
         if len(self._rows) >= INSERT_BATCH:
             self._flush()
