@@ -27,10 +27,9 @@ import orjson
 from cdisc.issues import Location, issue
 from interop import codes
 from interop.engines.local import ordered_map
-from interop.ingest.readers import ReadItem, ReadOptions, base_suffix, discover_files, resources_of
+from interop.ingest.readers import ReadItem, base_suffix, discover_files, resources_of
 from interop.ingest.validate import Limits
-from interop.normalize.dates import convert_to_site_clock
-from interop.normalize.inputs import LocalTimes, load_zone, read_on_site_clock
+from interop.normalize.inputs import LocalTimes, load_zone, read_on_site_clock, site_clock_options
 from interop.normalize.prepared import PreparedItem, prepared_items
 
 DEFAULT_BATCH_LINES = 2000
@@ -45,16 +44,7 @@ def read_ndjson_partition(lines: Iterable[tuple[bytes, int]], *, file: str, time
     Mirrors :func:`interop.ingest.readers.read_file` for one NDJSON line (blank lines skipped, FHIR001 for
     invalid JSON, 1-based line numbers) and :func:`interop.normalize.inputs.read_on_site_clock`.
     """
-    zone = load_zone(timezone)
-    pending: list[str] = []
-
-    def on_datetime(value: str, kind: str, path: str) -> str:
-        converted, had_offset = convert_to_site_clock(value, zone)
-        if not had_offset:
-            pending.append(path)
-        return converted
-
-    options = ReadOptions(limits=limits, on_datetime=on_datetime)
+    options, pending = site_clock_options(load_zone(timezone), limits)
     for line, index in lines:
         line_no = index + 1
         if not line.strip():

@@ -380,6 +380,16 @@ def read_on_site_clock(paths: Iterable[Path], *, zone: ZoneInfo,
     Yields ``(item, local_times)``: ``local_times`` lists the elements of the item whose dateTime/instant had no
     UTC offset (taken as site local time; counted into FHIR008 by :func:`group_inputs`).
     """
+    options, pending_local = site_clock_options(zone, limits)
+    for item in read_inputs(list(paths), options):
+        local_times = tuple(pending_local)
+        pending_local.clear()
+        yield item, local_times
+
+
+def site_clock_options(zone: ZoneInfo, limits: Limits) -> tuple[ReadOptions, list[str]]:
+    """Reader options that move every dateTime/instant onto the site clock, and the list into which the
+    element paths of those without a UTC offset are noted (the caller takes and clears it after each item)."""
     pending_local: list[str] = []
 
     def on_datetime(value: str, kind: str, path: str) -> str:
@@ -388,10 +398,7 @@ def read_on_site_clock(paths: Iterable[Path], *, zone: ZoneInfo,
             pending_local.append(path)
         return converted
 
-    for item in read_inputs(list(paths), ReadOptions(limits=limits, on_datetime=on_datetime)):
-        local_times = tuple(pending_local)
-        pending_local.clear()
-        yield item, local_times
+    return ReadOptions(limits=limits, on_datetime=on_datetime), pending_local
 
 
 def group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str, workdir: Path | None = None,
