@@ -10,7 +10,6 @@ ratios against the floor and the naive path; writes ``benchmarks/results/<name>.
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import subprocess
 import sys

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import fnmatch
-import hashlib
 import io
 import os
 from collections import Counter
@@ -282,11 +281,9 @@ def run_validation(folder: Path, *, run_core: bool, label: str, generated: str):
 
 def optional_pseudonym_key(file: Path | None):
     """The pseudonym key from the file or the environment; None when neither is configured."""
-    import os as _os
-
     from interop.normalize.pseudonym import DEFAULT_ENV
 
-    if file is None and not _os.environ.get(DEFAULT_ENV):
+    if file is None and not os.environ.get(DEFAULT_ENV):
         return None
     return load_pseudonym_key(file=file)
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tests.builders import (MDR, adverse_event, medication, medication_administration, patient, record,
+from tests.builders import (adverse_event, medication, medication_administration, patient, record,
                             subject_context)
 from mappings.ae import map_ae
 from mappings.meddra import load_meddra

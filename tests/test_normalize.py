@@ -8,7 +8,6 @@ import hmac
 import pickle
 from pathlib import Path
 
-import orjson
 import pytest
 
 from cdisc.issues import ConversionError

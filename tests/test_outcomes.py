@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from mappings.outcomes import derive_outcome_table, write_outcomes
 from mappings.study import load_study

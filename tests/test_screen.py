@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -19,7 +18,7 @@ from interop.screening import (PseudonymNamer, StudyReportWriter, collect_screen
                                run_screening, screen_records, write_reports, StudyScreening)
 from mappings.eligibility import load_criteria_set
 from mappings.study import load_study
-from tests.builders import consent, immunization, observation, patient, record
+from tests.builders import consent, immunization, patient, record
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fhir_samples"
 CHROMIUM = Path("/usr/bin/chromium")

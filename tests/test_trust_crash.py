@@ -9,7 +9,6 @@ sent from inside the process at the exact step (a wrapper around the rename func
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

@@ -62,7 +62,7 @@ from interop.ingest.validate import Limits
 from interop.normalize.dates import convert_to_site_clock, to_instant
 from interop.normalize.inventory import Inventory, InventoryEntry
 from interop.normalize.record import Resource, SourceRef, SubjectRecord
-from interop.normalize.prepared import INDIRECT_LINKS, PATIENT_LINKS, prepared_items, settle_references
+from interop.normalize.prepared import prepared_items, settle_references
 from interop.normalize.summaries import Links, Summary, SummaryTable
 from interop.normalize.references import ReferenceResolver, full_url_base
 

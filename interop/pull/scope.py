@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from interop.normalize.inputs import PATIENT_LINKS, SHARED_TYPES, references_in
+from interop.normalize.inputs import SHARED_TYPES, references_in
+from interop.normalize.prepared import PATIENT_LINKS
 
 STUDY_TYPES = (
     "Patient", "ResearchSubject", "Consent", "Encounter", "Observation", "QuestionnaireResponse", "Condition",
