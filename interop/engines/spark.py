@@ -2,11 +2,11 @@
 
 What runs where:
 
-1. **Read** (executors): every NDJSON file is read by Spark (``SparkContext.textFile``, split across tasks),
-   each line parsed with orjson, checked and repaired, moved onto the site clock, summarised and encoded
+1. **Read** (executors): every NDJSON file is read by Spark (``SparkContext.textFile``, split across tasks), each
+   line parsed with orjson, checked and repaired, moved onto the site clock, summarised and encoded
    (:mod:`interop.normalize.prepared`) by exactly the code of the local engine's workers
-   (:func:`interop.engines.reading.prepared_ndjson_partition`); line numbers come from ``zipWithIndex``. Other files (JSON Bundles, XML) are read on the driver. The items stream back in input
-   order (``toLocalIterator``).
+   (:func:`interop.engines.reading.prepared_ndjson_partition`); line numbers come from ``zipWithIndex``. Other files
+   (JSON Bundles, XML) are read on the driver. The items stream back in input order (``toLocalIterator``).
 2. **Decide and group** (driver): :func:`interop.normalize.inputs.group_inputs`, the very code of the local
    engine, so duplicates, owners, references and issues are the same. The driver keeps the summaries in
    temporary SQLite (as the local engine does) and spills resources to its work folder.
@@ -102,7 +102,8 @@ class SparkEngine:
 
     def open(self, paths: Iterable[Path], *, timezone: str, limits: Limits = Limits(), **options) -> Ingest:
         """Steps 1 and 2: read on Spark, decide and group on the driver (same code as the local engine)."""
-        items = self.read(paths, timezone=timezone, limits=limits, validate_models=options.get("validate_models", False))
+        items = self.read(paths, timezone=timezone, limits=limits,
+                          validate_models=options.get("validate_models", False))
         return group_inputs(items, timezone=timezone, **options)
 
     def map_records(self, fn: Callable[[object], R], ingest: Ingest) -> Iterator[R]:

@@ -44,6 +44,7 @@ Known limit: a single JSON file (e.g. one huge Bundle) is parsed whole; NDJSON i
 from __future__ import annotations
 
 import gc
+import pickle
 import shutil
 import tempfile
 from collections import defaultdict
@@ -497,8 +498,9 @@ def _remove_spill(workdir: Path | None, *, own: bool) -> None:
     if own:
         shutil.rmtree(workdir, ignore_errors=True)
         return
-    for path in Path(workdir).glob("partition-*.ndjson"):
-        path.unlink(missing_ok=True)
+    for pattern in ("partition-*.ndjson", "placed-*.pickle"):
+        for path in Path(workdir).glob(pattern):
+            path.unlink(missing_ok=True)
     for name in ("read.ndjson", SUMMARY_FILE):
         (Path(workdir) / name).unlink(missing_ok=True)
 
@@ -596,31 +598,50 @@ class PlacementJob:
 
 @dataclass(slots=True)
 class PlacedRange:
-    """What :func:`place_range` gives back: entries and issues in reading order, shared and orphan resources,
-    and the partition files it wrote (partition number -> file)."""
+    """What :func:`place_range` gives back: the file of its inventory entries and issues (batches in reading
+    order; a range is too big to send back whole), its shared and orphan resources (few), and the partition
+    files it wrote (partition number -> file)."""
 
-    entries: list[InventoryEntry]
-    issues: list[Issue]
+    placed: Path
     kept_apart: list[tuple[str, str, SourceRef, bytes]]   # (kind, key, source, encoded) of shared and orphans
     files: dict[int, Path]
+
+    def batches(self) -> Iterator[tuple[list[InventoryEntry], list[Issue]]]:
+        """The ``(entries, issues)`` batches of the range, in reading order; the file is removed after."""
+        with open(self.placed, "rb") as handle:
+            while True:
+                try:
+                    yield pickle.load(handle)
+                except EOFError:
+                    break
+        self.placed.unlink(missing_ok=True)
+
+
+PLACED_BATCH = 10_000     # resources per (entries, issues) batch a placement worker writes
 
 
 def place_range(job: PlacementJob) -> PlacedRange:
     """Step 3 over one range of the spilled input: each partition's lines go to
-    ``partition-<partition>-<chunk>.ndjson`` beside the spill file."""
+    ``partition-<partition>-<chunk>.ndjson`` beside the spill file, entries and issues to
+    ``placed-<chunk>.pickle`` in batches (so memory does not grow with the range)."""
     table = SummaryTable.reader(job.table)
     table.keys.known = job.known
     resolver = ReferenceResolver(table.keys, job.aliases, set(job.bases))
     rules = replace(job.rules, ownership=replace(job.rules.ownership, resolver=resolver, table=table))
-    out = PlacedRange([], [], [], {})
+    out = PlacedRange(job.spill.parent / f"placed-{job.chunk:05d}.pickle", [], {})
     handles: dict[int, object] = {}
+    entries: list[InventoryEntry] = []
+    issues: list[Issue] = []
     try:
-        with gc_paused(), open(job.spill, "rb") as spill:
+        with gc_paused(), open(job.spill, "rb") as spill, open(out.placed, "wb") as placed_file:
             spill.seek(job.offset)
             for summary in table.in_order(job.start, job.stop):
                 placed = place(summary, spill.readline()[:-1], resolver, rules)
-                out.entries.append(placed.entry)
-                out.issues.extend(placed.issues)
+                entries.append(placed.entry)
+                issues.extend(placed.issues)
+                if len(entries) >= PLACED_BATCH:
+                    pickle.dump((entries, issues), placed_file, protocol=pickle.HIGHEST_PROTOCOL)
+                    entries, issues = [], []
                 if placed.kind == "kept":
                     handle = handles.get(placed.partition)
                     if handle is None:
@@ -630,6 +651,7 @@ def place_range(job: PlacementJob) -> PlacedRange:
                     handle.write(placed.line)
                 elif placed.kind in ("shared", "orphan"):
                     out.kept_apart.append((placed.kind, summary.key, placed.source, placed.encoded))
+            pickle.dump((entries, issues), placed_file, protocol=pickle.HIGHEST_PROTOCOL)
     finally:
         for handle in handles.values():
             handle.close()
@@ -643,16 +665,18 @@ def _place_spilled(store: "_SpillList", table: SummaryTable, resolver: Reference
     its own partition files; entries, issues and shared resources merged back in reading order."""
     from interop.engines.local import ordered_map   # the engines' pool; not at the top (engines import this)
 
+    shipped = replace(rules, ownership=rules.ownership.shipped())
     jobs = [PlacementJob(store.path, table.path, start, stop, offset, chunk, dict(resolver.aliases),
-                         frozenset(resolver.bases), table.keys.known, replace(rules, ownership=rules.ownership.shipped()))
+                         frozenset(resolver.bases), table.keys.known, shipped)
             for chunk, (start, stop, offset) in enumerate(store.chunks(_placement_jobs(workers)))]
     files: list[list[Path]] = [[] for _ in range(rules.partitions)]
     shared: dict[str, Resource] = {}
     orphans: dict[str, Resource] = {}
     for placed in ordered_map(place_range, jobs, workers=workers, batch=1, window=2 * max(workers, 1)):
-        for entry in placed.entries:
-            inventory.add(entry)
-        issues.extend(placed.issues)
+        for entries, batch_issues in placed.batches():
+            for entry in entries:
+                inventory.add(entry)
+            issues.extend(batch_issues)
         for kind, key, source, encoded in placed.kept_apart:
             (shared if kind == "shared" else orphans)[key] = Resource(orjson.loads(encoded), source)
         for part, path in placed.files.items():

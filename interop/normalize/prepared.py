@@ -125,9 +125,9 @@ def settle_references(references: Iterable[ReferenceNote], container: str, encod
     every reference's final value in walk order (depth first, last child first).
 
     ``references`` are the notes :func:`prepare` took of the resource keyed ``container``; ``encoded`` its JSON.
-    Each reference becomes what :meth:`ReferenceResolver.resolve` makes of the reference as read. The JSON is decoded and re-encoded only when
-    some reference differs from the form :func:`prepare` gave it (a fullUrl alias, an absolute URL on a known
-    base).
+    Each reference becomes what :meth:`ReferenceResolver.resolve` makes of the reference as read. The JSON is
+    decoded and re-encoded only when some reference differs from the form :func:`prepare` gave it (a fullUrl alias,
+    an absolute URL on a known base).
     """
     changes: list[tuple[Steps, str]] = []
     unresolved: list[tuple[str, str]] = []
