@@ -6,11 +6,12 @@ Usage (``interop screen`` is a thin layer over this)::
                             out=Path("out/screening"))  # out/screening/<study>/screening.{json,csv,html}
     summary.studies["len-cdm"].counts()                  # {"eligible": ..., "ineligible": ..., "needs review": ...}
 
-Patients are read and screened on the local engine (:mod:`interop.engines`; every core by default) with
-:func:`mappings.eligibility.screen_subject` for every study. Each patient's result goes straight to a
+Patients are read and screened on an engine (:mod:`interop.engines`; local on every core by default, or
+Spark) with :func:`mappings.eligibility.screen_subject` for every study; the worker that screened a patient
+also renders their report parts (:class:`ScreenAndRender`). Each patient's parts go straight to a
 :class:`StudyReportWriter` per study, which writes the CSV rows at once, parks the patient's JSON object and
 HTML block in temporary files, and keeps only counters (:class:`ScreeningTally`): memory stays flat however
-many patients are screened. The reports are written in a hidden folder beside ``out`` and moved into ``out``
+many patients are screened (the issues the results raise are kept). The reports are written in a hidden folder beside ``out`` and moved into ``out``
 only when the whole run succeeded (:func:`staged_output`).
 
 Callers that hold every patient already (the package's screening report, tests) build a

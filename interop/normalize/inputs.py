@@ -482,9 +482,7 @@ def _group_inputs(items: Iterable[tuple[ReadItem, LocalTimes]], *, timezone: str
                       _partitions=partitions, _workdir=state["workdir"] if state["own"] or store.spilled else None,
                       _own_workdir=state["own"])
     except BaseException:
-        table.close()
-        store.finish()
-        _remove_spill(state["workdir"], own=state["own"])
+        _remove_spill(state["workdir"], own=state["own"])   # open files can go: the finally closes them
         raise
     finally:
         table.close()
