@@ -56,3 +56,6 @@ FHIR024 = declare("FHIR024", "unknown site time zone", Severity.ERROR,
                   "the study definition's site.timezone must be an IANA zone name such as Europe/Paris")
 FHIR025 = declare("FHIR025", "control characters removed from a string (FHIR strings allow none but tab, CR, LF)",
                   Severity.WARNING, "remove control characters at the source system")
+FHIR026 = declare("FHIR026", "number beyond 64 bits; element dropped", Severity.WARNING,
+                  "integers and decimals are carried as 64-bit numbers (a JSON export with one fails to parse: "
+                  "FHIR001); send the value within range")

@@ -6,8 +6,8 @@ What is checked, per element, using :mod:`interop.ingest.structure`:
 - unknown elements (FHIR006, dropped); ``_x`` companions of primitives are kept;
 - date, dateTime and instant values against the FHIR grammar and the calendar (FHIR007, dropped);
   a dateTime with a time but no offset is accepted (the caller's ``on_datetime`` decides what to do);
-- nesting deeper than ``Limits.max_depth`` (FHIR009) and strings longer than ``Limits.max_string``
-  (FHIR010), both dropped;
+- nesting deeper than ``Limits.max_depth`` (FHIR009), strings longer than ``Limits.max_string``
+  (FHIR010) and numbers beyond 64 bits (FHIR026, only XML can carry one), all dropped;
 - contained resources are checked as resources of their own type (FHIR004 when unknown, dropped).
 
 Every problem is an :class:`~cdisc.issues.Issue` whose location names the file, entry, resource and
@@ -69,6 +69,8 @@ def match_fhir_date(value: str, kind: str) -> re.Match | None:
             return None
     return m
 
+
+_INT64_MIN, _UINT64_MAX = -(2**63), 2**64 - 1   # what orjson (every later step) can carry
 
 _PRIMITIVE_JSON = {
     "boolean": (bool,),
@@ -155,6 +157,9 @@ class _Checker:
             return value if isinstance(value, str) else self._wrong(value, info, path)
         if not _primitive_ok(value, info.kind):
             return self._wrong(value, info, path)
+        if type(value) is int and not _INT64_MIN <= value <= _UINT64_MAX:   # only XML can give one (JSON: FHIR001)
+            self.report(codes.FHIR026, f"{path} is a number of {len(str(abs(value)))} digits, beyond 64 bits", path)
+            return _DROP
         if isinstance(value, str):
             if len(value) > self.limits.max_string:
                 self.report(codes.FHIR010, f"{path} has {len(value)} characters (limit {self.limits.max_string})",

@@ -7,7 +7,7 @@ Usage (the pipeline)::
     with open_inputs([Path("export/")], timezone=study.site.timezone) as ingest:
         for record in ingest.subjects():        # SubjectRecord, sorted by patient key; picklable
             ...                                 # per-patient work (a process pool is fine)
-        ingest.issues                           # list[Issue]: FHIR001..FHIR022 (codes in interop/codes.py)
+        ingest.issues                           # list[Issue]: FHIR001..FHIR026 (codes in interop/codes.py)
         ingest.inventory                        # Inventory: one entry per input resource (reconciliation)
         ingest.shared                           # dict key -> Resource: Medication, Organization, ...
 
