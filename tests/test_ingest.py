@@ -127,6 +127,18 @@ def test_xml_bundle_converts_to_the_json_form(tmp_path):
     assert items[0].full_url == "urn:uuid:aa" and items[0].issues == [] and items[1].issues == []
 
 
+@pytest.mark.parametrize("value", ["NaN", "inf", "1e999", "1_000", "\u0663", "01"])
+def test_xml_numbers_outside_the_fhir_grammar_are_reported_not_carried(tmp_path, value):
+    # Python would read these as numbers; FHIR does not, and JSON could not write them back (NaN -> null)
+    (tmp_path / "o.xml").write_text(
+        '<Observation xmlns="http://hl7.org/fhir"><id value="o1"/><status value="final"/><code><text value="x"/>'
+        f'</code><valueQuantity><value value="{value}"/><unit value="kg"/></valueQuantity></Observation>',
+        encoding="utf-8")
+    [item] = list(read_inputs([tmp_path / "o.xml"]))
+    assert item.data["valueQuantity"] == {"unit": "kg"}
+    assert [(i.code, i.where.element) for i in item.issues] == [("FHIR005", "valueQuantity.value")]
+
+
 @pytest.mark.parametrize("declaration", [
     b'<!DOCTYPE Patient [<!ENTITY x "a">]>',
     b'<!DOCTYPE Patient SYSTEM "http://evil.example/p.dtd">',

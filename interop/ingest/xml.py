@@ -16,6 +16,7 @@ loads DTDs, resolves entities or touches the network.
 
 from __future__ import annotations
 
+import math
 import re
 
 from lxml import etree
@@ -144,6 +145,12 @@ def _convert_element(child, info: ElementInfo, problems: list[Issue], file: str)
     return _typed(raw, info.kind), (companion or None)
 
 
+# FHIR R4 grammars of the integer and decimal primitives (Python's int() and float() also take "1_000",
+# non-ASCII digits, "NaN" and "inf", which would pass as numbers and could not be written back as JSON)
+_FHIR_INTEGER = re.compile(r"0|[-+]?[1-9][0-9]*")
+_FHIR_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
 def _typed(raw: str | None, kind: str):
     """The JSON value of a primitive's ``value`` attribute (left as text when it does not parse,
     so the structural check reports it as the wrong type)."""
@@ -152,13 +159,10 @@ def _typed(raw: str | None, kind: str):
     if kind == "boolean":
         return {"true": True, "false": False}.get(raw, raw)
     if kind == "integer":
-        try:
-            return int(raw)
-        except ValueError:
-            return raw
+        return int(raw) if _FHIR_INTEGER.fullmatch(raw) else raw
     if kind == "decimal":
-        try:
-            return int(raw) if re.fullmatch(r"-?\d+", raw) else float(raw)
-        except ValueError:
+        if not _FHIR_DECIMAL.fullmatch(raw):
             return raw
+        number = int(raw) if re.fullmatch(r"-?\d+", raw) else float(raw)
+        return number if math.isfinite(number) else raw   # 1e999 is no JSON number either
     return raw
